@@ -62,11 +62,15 @@ def placement_from_tags(key: str, tags: Mapping[str, str]) -> Placement:
 
     problems = []
     if location not in {item.value for item in Location}:
-        problems.append(f"tag {LOCATION_TAG!r} is {location!r}, expected one of "
-                        f"{[item.value for item in Location]}")
+        problems.append(
+            f"tag {LOCATION_TAG!r} is {location!r}, expected one of "
+            f"{[item.value for item in Location]}"
+        )
     if sensitivity not in {item.value for item in Sensitivity}:
-        problems.append(f"tag {SENSITIVITY_TAG!r} is {sensitivity!r}, expected one of "
-                        f"{[item.value for item in Sensitivity]}")
+        problems.append(
+            f"tag {SENSITIVITY_TAG!r} is {sensitivity!r}, expected one of "
+            f"{[item.value for item in Sensitivity]}"
+        )
     if problems:
         raise PlacementError(f"asset {key!r}: " + "; ".join(problems))
 
