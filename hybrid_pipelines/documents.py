@@ -50,6 +50,7 @@ class QuarantinedRecord:
     source_line: int
     reason: str
     content_sha256: str
+    arrival_date: str
 
     def as_record(self) -> dict:
         return asdict(self)
@@ -216,13 +217,13 @@ def read_file(
 ) -> tuple[list[Document], list[QuarantinedRecord]]:
     """Documents and quarantined records of one inbox file; never raises on bad content."""
     relative = path.relative_to(inbox).as_posix()
+    partition = arrival_date(path)
     documents: list[Document] = []
     quarantined: list[QuarantinedRecord] = []
 
     def hold(line: int, reason: str, payload: bytes) -> None:
-        quarantined.append(
-            QuarantinedRecord(relative, line, reason, hashlib.sha256(payload).hexdigest())
-        )
+        digest = hashlib.sha256(payload).hexdigest()
+        quarantined.append(QuarantinedRecord(relative, line, reason, digest, partition))
 
     raw = path.read_bytes()
     suffix = path.suffix.lower()
@@ -249,7 +250,6 @@ def read_file(
         hold(0, f"not valid UTF-8 (byte offset {error.start}); re-encode the file", raw)
         return documents, quarantined
 
-    partition = arrival_date(path)
     for item in PARSERS[suffix](content):
         if isinstance(item, RecordError):
             hold(item.line, item.reason, raw)

@@ -1,0 +1,79 @@
+"""raw_documents: every readable document of the inbox for a day, with its quarantine."""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from assets.common import (
+    DAILY_PARTITIONS,
+    DATA_OWNERS,
+    SINGLE_RUN_BACKFILL,
+    histogram,
+    histogram_table,
+    placement_tags,
+)
+from hybrid_pipelines.documents import read_inbox
+from hybrid_pipelines.language import detect_language
+from hybrid_pipelines.placement import ON_PREM_SENSITIVE
+from resources.stores import OnPremStoreResource
+
+
+class InboxConfig(dg.Config):
+    inbox: str = Field(description="Folder watched for new documents (on-prem).")
+
+
+INGESTION_QUARANTINE = "ingestion_quarantine"
+
+
+@dg.asset(
+    partitions_def=DAILY_PARTITIONS,
+    backfill_policy=SINGLE_RUN_BACKFILL,
+    tags=placement_tags(ON_PREM_SENSITIVE),
+    kinds={"python", "filesystem"},
+    owners=DATA_OWNERS,
+    group_name="ingestion",
+)
+def raw_documents(
+    context: dg.AssetExecutionContext, config: InboxConfig, onprem: OnPremStoreResource
+) -> dg.MaterializeResult:
+    """Documents from the on-prem inbox, one record per text, with language and label."""
+    started = time.monotonic()
+    partitions = set(context.partition_keys)
+
+    documents, quarantined = read_inbox(Path(config.inbox), partitions, detect_language)
+
+    store = onprem.store()
+    for partition in sorted(partitions):
+        store.write_records(
+            raw_documents.key.path[-1],
+            partition,
+            [document.as_record() for document in documents if document.arrival_date == partition],
+        )
+        store.write_records(
+            INGESTION_QUARANTINE,
+            partition,
+            [record.as_record() for record in quarantined if record.arrival_date == partition],
+        )
+
+    if quarantined:
+        context.log.warning(
+            f"quarantined {len(quarantined)} records; reasons and files are in "
+            f"the on-prem {INGESTION_QUARANTINE} store"
+        )
+
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(documents),
+            "quarantined_records": len(quarantined),
+            "quarantine_reasons": histogram_table(
+                histogram(record.reason.split(" (")[0].split(";")[0] for record in quarantined),
+                "reason",
+            ),
+            "languages": histogram_table(histogram(doc.language for doc in documents), "language"),
+            "labelled_documents": sum(1 for doc in documents if doc.label is not None),
+            "partitions": len(partitions),
+            "duration_seconds": round(time.monotonic() - started, 2),
+        }
+    )

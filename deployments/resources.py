@@ -1,0 +1,57 @@
+"""Resources for each code location, built from Settings."""
+
+from dagster_ray import LocalRay
+
+from deployments.settings import Settings
+from resources import CloudStoreResource, OnPremStoreResource, PrivacyKeys, TrainingLauncher
+
+
+def cloud_store(settings: Settings) -> CloudStoreResource:
+    if settings.cloud_store == "s3":
+        return CloudStoreResource(
+            kind="s3",
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+        )
+    return CloudStoreResource(kind="dir", root=str(settings.cloud_root))
+
+
+def ray_cluster(settings: Settings):
+    init_options = {"include_dashboard": False, "log_to_driver": False}
+    if settings.ray_num_cpus:
+        init_options["num_cpus"] = settings.ray_num_cpus
+    if settings.ray_backend == "local":
+        return LocalRay(ray_init_options=init_options)
+    if settings.ray_backend == "kuberay":
+        from dagster_ray.kuberay import KubeRayCluster
+
+        return KubeRayCluster()
+    raise ValueError(f"HYBRID_RAY_BACKEND={settings.ray_backend!r}; expected local or kuberay")
+
+
+def edge_resources(settings: Settings) -> dict:
+    return {
+        "onprem": OnPremStoreResource(
+            root=str(settings.onprem_root), at_rest_key=settings.at_rest_key
+        ),
+        "cloud": cloud_store(settings),
+        "keys": PrivacyKeys(pseudonym_key=settings.pseudonym_key, gate_key=settings.gate_key),
+        "ray_cluster": ray_cluster(settings),
+    }
+
+
+def cloud_resources(settings: Settings) -> dict:
+    return {
+        "cloud": cloud_store(settings),
+        "trainer": TrainingLauncher(
+            mode=settings.training_mode,
+            image=settings.training_image,
+            gpu_count=settings.training_gpu,
+            node_selector=settings.training_node_selector,
+            tolerations=settings.training_tolerations,
+            kubeconfig=settings.kubeconfig,
+            kube_context=settings.kube_context,
+        ),
+    }

@@ -1,0 +1,89 @@
+"""Work that runs on Ray workers: PII detection and routing, batched per worker.
+
+Each worker loads its models once and handles many batches, so a backfill of many
+partitions costs one model load per worker, not one per partition. The same code runs on
+a local Ray instance and on a KubeRay cluster.
+"""
+
+import logging
+from collections.abc import Sequence
+
+import ray
+
+logger = logging.getLogger(__name__)
+
+
+def _chunks(items: Sequence, size: int) -> list[tuple[int, int]]:
+    return [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+
+
+class _DetectionWorker:
+    def __init__(self, languages: Sequence[str], score_threshold: float) -> None:
+        from hybrid_pipelines.pii import PiiDetector
+
+        self.detector = PiiDetector(languages=languages, score_threshold=score_threshold)
+
+    def detect(self, texts: Sequence[str], languages: Sequence[str]) -> list[list[dict]]:
+        return [
+            [finding.as_record() for finding in findings]
+            for findings in self.detector.detect_batch(texts, languages)
+        ]
+
+
+def detect_on_ray(
+    texts: Sequence[str],
+    languages: Sequence[str],
+    *,
+    supported_languages: Sequence[str],
+    score_threshold: float,
+    workers: int,
+    batch_size: int = 64,
+) -> list[list[dict]]:
+    """Findings for each text, computed by a pool of Ray actors; input order is kept."""
+    from ray.util import ActorPool
+
+    if not texts:
+        return []
+
+    spans = _chunks(texts, batch_size)
+    worker_count = max(1, min(workers, len(spans)))
+    actor = ray.remote(num_cpus=1)(_DetectionWorker)
+    pool = ActorPool(
+        [actor.remote(tuple(supported_languages), score_threshold) for _ in range(worker_count)]
+    )
+
+    batches = pool.map(
+        lambda worker, span: worker.detect.remote(
+            texts[span[0] : span[1]], languages[span[0] : span[1]]
+        ),
+        spans,
+    )
+    return [findings for batch in batches for findings in batch]
+
+
+def _route_chunk(weights: bytes, texts: Sequence[str], counts: Sequence[dict]) -> list[float]:
+    from hybrid_pipelines import routing_model
+
+    model = routing_model.deserialise(weights, name="edge model")
+    device = routing_model.default_device()
+    model.to(device)
+    matrix = routing_model.features(texts, counts, device=device)
+    return [float(value) for value in routing_model.predict_proba(model.cpu(), matrix)]
+
+
+def route_on_ray(
+    weights: bytes, texts: Sequence[str], counts: Sequence[dict], *, chunk_size: int = 512
+) -> tuple[list[float], str]:
+    """Sensitivity probabilities per document, on GPU workers where the cluster has them."""
+    if not texts:
+        return [], "none"
+
+    gpus = ray.cluster_resources().get("GPU", 0)
+    device = "gpu" if gpus else "cpu"
+    task = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(_route_chunk)
+    weights_ref = ray.put(weights)
+    futures = [
+        task.remote(weights_ref, texts[start:end], counts[start:end])
+        for start, end in _chunks(texts, chunk_size)
+    ]
+    return [value for chunk in ray.get(futures) for value in chunk], device

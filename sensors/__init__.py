@@ -1,0 +1,1 @@
+"""Sensors: the inbox watcher, model promotion and failure alerts."""
