@@ -97,9 +97,18 @@ CHECKS = (
 )
 
 
+# Content hashes and ids (16+ lowercase hex digits) are ours, not personal data.
+HEX_DIGEST = re.compile(r"\b[0-9a-f]{16,64}\b")
+
+
+def _blank(match: re.Match) -> str:
+    return " " * len(match.group(0))
+
+
 def find_direct_identifiers(text: str) -> list[Identifier]:
-    """Every direct identifier in the text that passes its checksum, pseudonyms excluded."""
-    masked = PSEUDONYM_PATTERN.sub(lambda match: " " * len(match.group(0)), text)
+    """Every direct identifier in the text that passes its checksum; pseudonyms and hex
+    digests are excluded."""
+    masked = HEX_DIGEST.sub(_blank, PSEUDONYM_PATTERN.sub(_blank, text))
     found: list[Identifier] = []
     for kind, pattern, validate in CHECKS:
         for match in pattern.finditer(masked):

@@ -240,7 +240,16 @@ class CloudStore:
                 raise self._refuse(asset, "anonymized data needs a clearance from the egress gate")
             if not self.signer.verify(clearance, asset, payload):
                 raise self._refuse(asset, "the egress clearance does not match this payload")
-        identifiers = find_direct_identifiers(payload.decode("utf-8", errors="replace"))
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            if placement.sensitivity is not Sensitivity.PUBLIC:
+                raise self._refuse(
+                    asset,
+                    "binary payloads are accepted only for public artifacts such as model weights",
+                ) from None
+            return
+        identifiers = find_direct_identifiers(text)
         if identifiers:
             kinds = sorted({identifier.kind for identifier in identifiers})
             raise self._refuse(asset, f"payload carries direct identifiers of types {kinds}")

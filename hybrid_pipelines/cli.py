@@ -1,0 +1,276 @@
+"""`hybrid-pipelines`: run the whole lineage, evaluate detection, read the egress audit."""
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from hybrid_pipelines.offline import enforce_offline
+
+CURSOR_FILE = "cli_sensor_cursors.json"
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def prepare_home(home: Path, inbox: Path | None = None) -> Path:
+    """Export the environment the code locations read and install the instance config."""
+    enforce_offline()
+    home = home.resolve()
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    instance_config = dagster_home / "dagster.yaml"
+    if not instance_config.exists():
+        import deployments
+
+        shutil.copy(Path(deployments.__file__).parent / "dagster.yaml", instance_config)
+    os.environ["HYBRID_HOME"] = str(home)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    if inbox is not None:
+        os.environ["HYBRID_INBOX"] = str(inbox.resolve())
+    return dagster_home
+
+
+def _partitions(inbox: Path) -> list[str]:
+    from hybrid_pipelines.documents import arrival_date, inbox_files
+
+    return sorted({arrival_date(path) for path in inbox_files(inbox)})
+
+
+def _range_tags(partitions: list[str]) -> dict[str, str]:
+    return {
+        "dagster/asset_partition_range_start": partitions[0],
+        "dagster/asset_partition_range_end": partitions[-1],
+    }
+
+
+def _step_summary(result) -> dict[str, dict]:
+    """Metadata a person reads first, per materialized asset (counts, never content)."""
+    summary = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        summary[materialization.asset_key.to_user_string()] = {
+            key: value.value
+            for key, value in materialization.metadata.items()
+            if isinstance(value.value, int | float | str) and len(str(value.value)) < 80
+        }
+    return summary
+
+
+def run_lineage(inbox: Path, home: Path) -> int:
+    """Materialize the whole lineage for the inbox; returns the process exit code."""
+    if not inbox.is_dir():
+        _say(f"error: inbox {inbox} is not a folder")
+        return 2
+    prepare_home(home, inbox)
+
+    import dagster as dg
+
+    from deployments import cloud, edge
+    from deployments.settings import load_settings
+    from sensors.promotion import model_promotion_sensor
+
+    settings = load_settings(home, inbox)
+    edge_defs = edge.build_definitions(settings)
+    cloud_defs = cloud.build_definitions(settings)
+    instance = dg.DagsterInstance.get()
+    partitions = _partitions(inbox)
+    if not partitions:
+        _say(f"the inbox {inbox} holds no files; nothing to do")
+        return 0
+    summary: dict[str, dict] = {}
+    started = time.monotonic()
+
+    def execute(step: str, defs, job_name: str, **kwargs) -> bool:
+        _say(f"[{step}] running {job_name} ...")
+        step_started = time.monotonic()
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, raise_on_error=False, **kwargs
+        )
+        summary.update(_step_summary(result))
+        state = "ok" if result.success else "FAILED"
+        _say(
+            f"[{step}] {job_name} {state} in {time.monotonic() - step_started:.1f}s "
+            f"(run {result.run_id})"
+        )
+        return result.success
+
+    edge_ok = execute(
+        "1/4 edge",
+        edge_defs,
+        "edge_ingest_job",
+        run_config={"ops": {"raw_documents": {"config": {"inbox": str(inbox.resolve())}}}},
+        tags=_range_tags(partitions),
+    )
+    if not edge_ok:
+        return _finish(summary, started, failed="edge ingestion")
+
+    if not execute("2/4 cloud", cloud_defs, "training_job"):
+        return _finish(summary, started, failed="cloud training")
+
+    _say("[3/4 promotion] evaluating the promotion sensor once, as the daemon would ...")
+    cursor_path = settings.dagster_home / CURSOR_FILE
+    cursors = json.loads(cursor_path.read_text()) if cursor_path.exists() else {}
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursors.get("promotion"),
+        resources={"cloud": edge_defs.resources["cloud"]},
+    )
+    sensor_result = model_promotion_sensor(context)
+    requests = sensor_result if isinstance(sensor_result, list) else []
+    for request in requests:
+        if not execute(
+            "3/4 promotion",
+            edge_defs,
+            "promote_model_job",
+            run_config=request.run_config,
+            tags=request.tags,
+        ):
+            return _finish(summary, started, failed="promotion")
+    cursors["promotion"] = context.cursor
+    cursor_path.write_text(json.dumps(cursors))
+
+    if not execute("4/4 routing", edge_defs, "routing_job", tags=_range_tags(partitions)):
+        return _finish(summary, started, failed="routing")
+    return _finish(summary, started)
+
+
+SUMMARY_FIELDS = {
+    "raw_documents": ("dagster/row_count", "quarantined_records"),
+    "pii_findings": ("documents_with_pii", "findings", "documents_per_second"),
+    "anonymized_documents": ("dagster/row_count", "held_back_records"),
+    "training_corpus": ("dagster/row_count", "objects_written"),
+    "sensitivity_model_candidate": ("model_version", "validation_f1"),
+    "candidate_evaluation": ("decision", "candidate_balanced_accuracy"),
+    "edge_model": ("model_version",),
+    "document_routing": ("dagster/row_count", "judged_sensitive", "cloud_eligible", "device"),
+}
+
+
+def _finish(summary: dict, started: float, failed: str | None = None) -> int:
+    _say("")
+    _say("summary")
+    for asset, fields in SUMMARY_FIELDS.items():
+        if asset in summary:
+            values = ", ".join(
+                f"{field.removeprefix('dagster/')}={summary[asset][field]}"
+                for field in fields
+                if field in summary[asset]
+            )
+            _say(f"  {asset:<28} {values}")
+    _say(f"  {'total time':<28} {time.monotonic() - started:.1f}s")
+    if failed:
+        _say(f"FAILED at {failed}; see the run's logs in the Dagster UI (hybrid-pipelines ui)")
+        return 1
+    return 0
+
+
+def show_audit(home: Path, as_json: bool) -> int:
+    from hybrid_pipelines.audit import AuditTamperedError, EgressAudit
+
+    audit = EgressAudit(home.resolve() / "onprem" / "egress_audit.jsonl")
+    try:
+        count = audit.verify()
+    except AuditTamperedError as error:
+        _say(f"error: {error}")
+        return 3
+    entries = audit.entries()
+    if as_json:
+        _say(json.dumps(entries, indent=2))
+        return 0
+    _say(f"{count} egress entries, chain verified")
+    for entry in entries:
+        types = ",".join(f"{kind}:{n}" for kind, n in entry["entity_type_counts"].items())
+        _say(
+            f"{entry['recorded_at']}  {entry['asset']}[{entry['partition']}]  "
+            f"records={entry['record_count']} held_back={entry['held_back_count']}  "
+            f"sha256={entry['content_sha256'][:16]}  run={entry['run_id'][:8]}  {entry['uri']}"
+            + (f"  types={types}" if types else "")
+        )
+    return 0
+
+
+def start_ui(home: Path, port: int) -> int:
+    prepare_home(home)
+    import subprocess
+
+    workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
+    command = [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-w",
+        str(workspace),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+    return subprocess.call(command, env=os.environ.copy())
+
+
+def keygen() -> int:
+    import base64
+    import secrets
+
+    from hybrid_pipelines.crypto import generate_key
+
+    _say(f"HYBRID_PSEUDONYM_KEY={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}")
+    _say(f"HYBRID_GATE_KEY={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}")
+    _say(f"HYBRID_AT_REST_KEY={generate_key().decode()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hybrid-pipelines", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="materialize the whole lineage for an inbox")
+    run.add_argument("--inbox", type=Path, required=True)
+    run.add_argument("--home", type=Path, required=True)
+
+    sample = commands.add_parser("sample", help="write the bundled sample inbox")
+    sample.add_argument("--inbox", type=Path, required=True)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="detection / routing quality on a labelled file", add_help=False
+    )
+    evaluate.add_argument("rest", nargs=argparse.REMAINDER)
+
+    audit = commands.add_parser("audit", help="print the egress audit")
+    audit.add_argument("--home", type=Path, required=True)
+    audit.add_argument("--json", action="store_true")
+
+    ui = commands.add_parser("ui", help="start the Dagster UI with both code locations")
+    ui.add_argument("--home", type=Path, required=True)
+    ui.add_argument("--port", type=int, default=3000)
+
+    commands.add_parser("keygen", help="print fresh keys for the three secrets")
+
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    if arguments.command == "run":
+        return run_lineage(arguments.inbox, arguments.home)
+    if arguments.command == "sample":
+        from hybrid_pipelines.sample import write_sample_inbox
+
+        _say(json.dumps(write_sample_inbox(arguments.inbox)))
+        return 0
+    if arguments.command == "evaluate":
+        from hybrid_pipelines import evaluation
+
+        return evaluation.main(arguments.rest)
+    if arguments.command == "audit":
+        return show_audit(arguments.home, arguments.json)
+    if arguments.command == "ui":
+        return start_ui(arguments.home, arguments.port)
+    return keygen()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
