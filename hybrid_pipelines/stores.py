@@ -24,11 +24,25 @@ from hybrid_pipelines.placement import Location, Placement, PlacementError, Sens
 logger = logging.getLogger(__name__)
 
 
+MAX_COMPONENT_BYTES = 180
+EMPTY_COMPONENT = "~"
+
+
 def key_component(value: str) -> str:
-    """One path segment for any string: reversible, distinct, valid on disk, in URLs and S3."""
-    if value in {"", ".", ".."}:
-        return "%" + value.encode().hex().upper() if value else "%00"
-    return quote(value, safe="-_=")
+    """One path segment for any string: distinct, valid on disk, in URLs and in S3.
+
+    Percent-encoding keeps it reversible; `~` is always encoded, so the bare `~` can stand
+    for the empty string. Components too long for a file name keep a readable prefix and a
+    hash of the whole value (still distinct, no longer reversible)."""
+    if value == "":
+        return EMPTY_COMPONENT
+    if value in {".", ".."}:
+        return "%2E" * len(value)
+    encoded = quote(value, safe="-_=").replace("~", "%7E")
+    if len(encoded) > MAX_COMPONENT_BYTES:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+        encoded = f"{encoded[:100].rstrip('%')}~{digest}"
+    return encoded
 
 
 def object_key(*components: str) -> str:
@@ -36,7 +50,7 @@ def object_key(*components: str) -> str:
 
 
 def decode_component(segment: str) -> str:
-    if segment == "%00":
+    if segment == EMPTY_COMPONENT:
         return ""
     return unquote(segment)
 
