@@ -19,7 +19,9 @@ def cloud_store(settings: Settings) -> CloudStoreResource:
 
 
 def ray_cluster(settings: Settings):
-    init_options = {"include_dashboard": False, "log_to_driver": False}
+    # Loopback node address: Ray would otherwise probe an outside address to find its own.
+    init_options = {"include_dashboard": False, "log_to_driver": False,
+                    "_node_ip_address": "127.0.0.1"}
     if settings.ray_num_cpus:
         init_options["num_cpus"] = settings.ray_num_cpus
     if settings.ray_backend == "local":

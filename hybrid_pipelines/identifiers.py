@@ -68,14 +68,15 @@ class Identifier:
     kind: str
 
 
-EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# Any local@domain, even without a dot in the domain (OCR and typing drop it).
+EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*")
 CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]){10,30}\b")
 SSN = re.compile(r"(?<!\d)\d{3}[- ]\d{2}[- ]\d{4}(?!\d)")
 NIR = re.compile(r"(?<![\dA-Z])[12378](?:[\s.\-]?[\dAB]){12}[\s.\-]?\d{2}(?!\d)")
-# Deliberately broad (any run of 9 to 15 digits with single separators, glued to words or
+# Deliberately broad (any run of 9 to 15 digits, spaced out or glued to words or
 # not): the gate prefers holding back an order number to letting a phone number through.
-PHONE = re.compile(r"(?<!\d)(?:\+\s?)?(?:\(\d{1,4}\)[\s.\-]?)?\d(?:[\s.\-]?\d){5,16}(?!\d)")
+PHONE = re.compile(r"(?<!\d)(?:\+\s?)?(?:\(\d{1,4}\)[\s.\-]?)?\d(?:[\s.\-]{0,3}\d){5,16}(?!\d)")
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}(?![\w:])")
 MIN_PHONE_DIGITS = 9
