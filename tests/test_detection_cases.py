@@ -1,0 +1,184 @@
+"""Users' presidio faults from issue 4, each as a kind of fault with several instances."""
+
+import pytest
+
+from hybrid_pipelines.pii import Finding, PiiDetector, resolve_overlaps
+from hybrid_pipelines.recognizers import iban_valid, luhn_valid, nir_valid
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def detector() -> PiiDetector:
+    return PiiDetector(languages=["en", "fr"])
+
+
+def covering(findings: list[Finding], text: str, value: str) -> list[Finding]:
+    start = text.index(value)
+    end = start + len(value)
+    return [item for item in findings if item.start <= start and item.end >= end]
+
+
+def overlapping(findings: list[Finding], text: str, value: str) -> list[Finding]:
+    start = text.index(value)
+    end = start + len(value)
+    return [item for item in findings if item.start < end and start < item.end]
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("my name is Paul Martin and my phone is +351 912345678", "+351 912345678"),
+        ("reach me on +44 20 7946 0958 after six", "+44 20 7946 0958"),
+        ("Rückruf bitte unter +49 30 1234567.", "+49 30 1234567"),
+        ("mon portable est le +33 6 12 34 56 78", "+33 6 12 34 56 78"),
+        ("office: +1 (415) 555-0132", "+1 (415) 555-0132"),
+        ("llámame al +34 612 345 678 mañana", "+34 612 345 678"),
+    ],
+)
+def test_international_mobiles_are_phone_numbers_not_bank_accounts(detector, text, phone):
+    findings = detector.detect(text, "en")
+
+    assert [item.entity_type for item in covering(findings, text, phone)] == ["PHONE_NUMBER"]
+    assert not [
+        item
+        for item in overlapping(findings, text, phone)
+        if item.entity_type in {"IBAN_CODE", "US_BANK_NUMBER", "CREDIT_CARD"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("call me at desk630-555-0147 today", "630-555-0147"),
+        ("ring ext(212) 555-0199 now", "(212) 555-0199"),
+        ("Tel:+44 20 7946 0958", "+44 20 7946 0958"),
+        ("my mobile0612345678 is on", "0612345678"),
+    ],
+)
+def test_phone_glued_to_a_word_is_still_a_phone(detector, text, phone):
+    findings = detector.detect(text, "en")
+
+    assert [item.entity_type for item in covering(findings, text, phone)] == ["PHONE_NUMBER"]
+
+
+@pytest.mark.parametrize(
+    ("text", "email"),
+    [
+        ("write to h.dupont@mailbox.org", "h.dupont@mailbox.org"),
+        ("cc jane.doe+billing@example.co.uk please", "jane.doe+billing@example.co.uk"),
+        ("contact: it-support@sub.domain.fr.", "it-support@sub.domain.fr"),
+    ],
+)
+def test_email_is_one_span_without_an_overlapping_url(detector, text, email):
+    findings = detector.detect(text, "en")
+
+    hits = overlapping(findings, text, email)
+    assert len(hits) == 1
+    assert hits[0].entity_type == "EMAIL_ADDRESS"
+    assert text[hits[0].start : hits[0].end] == email
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "alice@example.com bob@example.org carol@example.net",
+        "alice@example.com, bob@example.org; carol@example.net",
+        "From: alice@example.com To: bob@example.org Cc: carol@example.net",
+    ],
+)
+def test_every_email_is_found(detector, text):
+    findings = detector.detect(text, "en")
+
+    for email in ("alice@example.com", "bob@example.org", "carol@example.net"):
+        assert [item.entity_type for item in covering(findings, text, email)] == ["EMAIL_ADDRESS"]
+
+
+@pytest.mark.parametrize(
+    ("text", "iban"),
+    [
+        ("IBAN: AT611904300234573201", "AT611904300234573201"),
+        ("pay to DE89370400440532013000 today", "DE89370400440532013000"),
+        ("IBAN GB29 NWBK 6016 1331 9268 19", "GB29 NWBK 6016 1331 9268 19"),
+        ("RIB : FR14 2004 1010 0505 0001 3M02 606", "FR14 2004 1010 0505 0001 3M02 606"),
+    ],
+)
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_iban_is_an_iban_not_a_location(detector, text, iban, language):
+    findings = detector.detect(text, language)
+
+    assert [item.entity_type for item in covering(findings, text, iban)] == ["IBAN_CODE"]
+    assert not [item for item in findings if item.entity_type == "LOCATION"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ticket 6033391 closed at 08:51:06 by the batch",
+        "job 4471 finished at 23:10 by cron",
+        "order 88123 shipped at 07:45:00 by the warehouse",
+        "Incident INC0042 escalated at 14h32 by the scheduler",
+    ],
+)
+def test_times_and_ticket_numbers_are_not_people(detector, text):
+    findings = detector.detect(text, "en")
+
+    assert not [item for item in findings if item.entity_type == "PERSON"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Internes : JALONNET Christine (Interne)", "JALONNET Christine"),
+        ("vu avec le Dr Catherine LEBAS ce jour", "Catherine LEBAS"),
+        ("Tel : 01 42 16 00 00", "01 42 16 00 00"),
+        ("Dr L. MARTEAU 01.42.16.40.10", "01.42.16.40.10"),
+        ("joignable au 0618382522.", "0618382522"),
+        ("né le vingt quatre août deux mille dix-sept", "vingt quatre août deux mille dix-sept"),
+        ("47 boulevard de l'Hôpital, 75013 Paris", "75013"),
+    ],
+)
+def test_french_clinical_identifiers(detector, text, value):
+    findings = detector.detect(text, "fr")
+
+    assert covering(findings, text, value) or overlapping(findings, text, value)
+
+
+def _with_nir_key(body: str) -> str:
+    return body + f"{97 - int(body) % 97:02d}"
+
+
+@pytest.mark.parametrize(
+    "spacing",
+    [
+        lambda nir: nir,
+        lambda nir: " ".join(nir),
+        lambda nir: (
+            f"{nir[0]} {nir[1:3]} {nir[3:5]} {nir[5:7]} {nir[7:10]} {nir[10:13]} {nir[13:]}"
+        ),
+        lambda nir: f"{nir[:7]} {nir[7:10]} {nir[10:13]}{nir[13:]}",
+    ],
+)
+def test_french_nir_in_any_spacing(detector, spacing):
+    nir = _with_nir_key("1850275123456")
+    text = f"Numéro de sécurité sociale : {spacing(nir)} ."
+
+    findings = detector.detect(text, "fr")
+
+    assert covering(findings, text, spacing(nir))
+
+
+def test_checksums():
+    assert iban_valid("AT611904300234573201")
+    assert not iban_valid("AT611904300234573202")
+    assert luhn_valid("4111 1111 1111 1111")
+    assert not luhn_valid("4111 1111 1111 1112")
+    assert nir_valid(_with_nir_key("2840507152362"[:13]))
+    assert not nir_valid("1850275123456" + "00")
+
+
+def test_merge_keeps_the_best_type_over_the_union():
+    findings = [Finding(0, 5, "PERSON", 0.6), Finding(3, 9, "IBAN_CODE", 1.0)]
+
+    assert resolve_overlaps(findings, merge=True) == [Finding(0, 9, "IBAN_CODE", 1.0)]
+    assert resolve_overlaps(findings) == [Finding(3, 9, "IBAN_CODE", 1.0)]
