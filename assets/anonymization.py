@@ -12,7 +12,9 @@ from assets.common import (
     SINGLE_RUN_BACKFILL,
     histogram,
     histogram_table,
+    materialized,
     placement_tags,
+    protect_logs,
     run_partitions,
 )
 from assets.detection import pii_findings
@@ -25,6 +27,7 @@ from hybrid_pipelines.placement import (
     ON_PREM_SENSITIVE,
     RESIDUAL_PII_CHECK,
 )
+from hybrid_pipelines.privacy import check_metadata
 from resources.keys import PrivacyKeys
 from resources.stores import OnPremStoreResource
 
@@ -64,6 +67,7 @@ def anonymization(
     keys: PrivacyKeys,
     ray_cluster: RayResource,
 ):
+    protect_logs(context)
     started = time.monotonic()
     store = onprem.store()
     pseudonymizer = keys.pseudonymizer()
@@ -138,7 +142,7 @@ def anonymization(
             f"on-prem (types: {dict(held_types)})"
         )
 
-    yield dg.MaterializeResult(
+    yield materialized(
         asset_key=ANONYMIZED,
         metadata={
             "dagster/row_count": total_cleared,
@@ -150,7 +154,7 @@ def anonymization(
             "duration_seconds": round(time.monotonic() - started, 2),
         },
     )
-    yield dg.MaterializeResult(
+    yield materialized(
         asset_key=QUARANTINE,
         metadata={
             "dagster/row_count": total_held,
@@ -169,6 +173,7 @@ def anonymization(
 def residual_pii_gate(
     context: dg.AssetCheckExecutionContext, onprem: OnPremStoreResource
 ) -> dg.AssetCheckResult:
+    protect_logs(context)
     store = onprem.store()
     partitions = run_partitions(context.run.tags, DAILY_PARTITIONS) or store.partitions(ANONYMIZED)
 
@@ -186,9 +191,12 @@ def residual_pii_gate(
     return dg.AssetCheckResult(
         passed=failing_records == 0,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "records_scanned": scanned,
-            "records_with_residual_identifiers": failing_records,
-            "residual_types": dict(sorted(residual_types.items())) or "none",
-        },
+        metadata=check_metadata(
+            RESIDUAL_PII_CHECK,
+            {
+                "records_scanned": scanned,
+                "records_with_residual_identifiers": failing_records,
+                "residual_types": dict(sorted(residual_types.items())) or "none",
+            },
+        ),
     )

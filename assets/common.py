@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 import dagster as dg
 
 from hybrid_pipelines.placement import EGRESS_BOUNDARY_TAG, Placement
+from hybrid_pipelines.privacy import RedactingFilter, check_metadata
 
 DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
 # A backfill of many days runs as one run, so Ray workers load their models once.
@@ -45,3 +46,18 @@ def run_partitions(run_tags: Mapping[str, str], partitions: dg.PartitionsDefinit
     if start and end:
         return list(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
     return []
+
+
+def protect_logs(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> None:
+    """Redact direct identifiers from everything this step logs to the Dagster instance."""
+    if not any(isinstance(item, RedactingFilter) for item in context.log.filters):
+        context.log.addFilter(RedactingFilter())
+
+
+def materialized(
+    *, metadata: Mapping[str, object], asset_key: str | None = None
+) -> dg.MaterializeResult:
+    """A MaterializeResult whose metadata passed the privacy check (no free text, no
+    identifiers)."""
+    owner = f"asset {asset_key!r}" if asset_key else "this asset"
+    return dg.MaterializeResult(asset_key=asset_key, metadata=check_metadata(owner, metadata))

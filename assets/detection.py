@@ -11,7 +11,9 @@ from assets.common import (
     SINGLE_RUN_BACKFILL,
     histogram,
     histogram_table,
+    materialized,
     placement_tags,
+    protect_logs,
 )
 from assets.ingestion import raw_documents
 from hybrid_pipelines.distributed import detect_on_ray
@@ -42,6 +44,7 @@ def pii_findings(
     ray_cluster: RayResource,
 ) -> dg.MaterializeResult:
     """PII spans found in each raw document: offsets, entity types and scores."""
+    protect_logs(context)
     started = time.monotonic()
     store = onprem.store()
     partitions = sorted(context.partition_keys)
@@ -75,7 +78,7 @@ def pii_findings(
         item["type"] for document_findings in findings for item in document_findings
     )
     elapsed = time.monotonic() - started
-    return dg.MaterializeResult(
+    return materialized(
         metadata={
             "dagster/row_count": len(documents),
             "documents_with_pii": sum(1 for document_findings in findings if document_findings),

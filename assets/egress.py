@@ -9,7 +9,9 @@ from assets.common import (
     DATA_OWNERS,
     SINGLE_RUN_BACKFILL,
     histogram,
+    materialized,
     placement_tags,
+    protect_logs,
 )
 from hybrid_pipelines.audit import EgressEntry
 from hybrid_pipelines.egress import clear_payload
@@ -52,6 +54,7 @@ def training_corpus(
     keys: PrivacyKeys,
 ) -> dg.MaterializeResult:
     """Anonymized documents and their labels in the cloud store, holdout kept on-prem."""
+    protect_logs(context)
     started = time.monotonic()
     store = onprem.store()
     cloud_store = cloud.store(signer=keys.gate_signer())
@@ -92,7 +95,7 @@ def training_corpus(
         uris.append(written.uri)
 
     context.log.info(f"{crossed} records crossed to the cloud in {len(uris)} objects")
-    return dg.MaterializeResult(
+    return materialized(
         metadata={
             "dagster/row_count": crossed,
             "objects_written": len(uris),

@@ -12,11 +12,15 @@ from assets.common import (
     SINGLE_RUN_BACKFILL,
     histogram,
     histogram_table,
+    materialized,
     placement_tags,
+    protect_logs,
+    run_partitions,
 )
 from hybrid_pipelines.documents import read_inbox
 from hybrid_pipelines.language import detect_language
 from hybrid_pipelines.placement import ON_PREM_SENSITIVE
+from hybrid_pipelines.privacy import check_metadata
 from resources.stores import OnPremStoreResource
 
 
@@ -39,6 +43,7 @@ def raw_documents(
     context: dg.AssetExecutionContext, config: InboxConfig, onprem: OnPremStoreResource
 ) -> dg.MaterializeResult:
     """Documents from the on-prem inbox, one record per text, with language and label."""
+    protect_logs(context)
     started = time.monotonic()
     partitions = set(context.partition_keys)
 
@@ -63,7 +68,7 @@ def raw_documents(
             f"the on-prem {INGESTION_QUARANTINE} store"
         )
 
-    return dg.MaterializeResult(
+    return materialized(
         metadata={
             "dagster/row_count": len(documents),
             "quarantined_records": len(quarantined),
@@ -76,4 +81,42 @@ def raw_documents(
             "partitions": len(partitions),
             "duration_seconds": round(time.monotonic() - started, 2),
         }
+    )
+
+
+@dg.asset_check(
+    asset=raw_documents,
+    blocking=True,
+    description="Great Expectations suite on derived columns (ids, languages, lengths, "
+    "dates); results name expectations and counts, never values.",
+)
+def raw_documents_expectations(
+    context: dg.AssetCheckExecutionContext, onprem: OnPremStoreResource
+) -> dg.AssetCheckResult:
+    from hybrid_pipelines.documents import MAX_DOCUMENT_CHARS
+    from hybrid_pipelines.expectations import validate_documents
+    from hybrid_pipelines.pii import SUPPORTED_LANGUAGES
+
+    protect_logs(context)
+    store = onprem.store()
+    partitions = run_partitions(context.run.tags, DAILY_PARTITIONS) or store.partitions(
+        "raw_documents"
+    )
+    rows = [
+        row for partition in partitions for row in store.read_records("raw_documents", partition)
+    ]
+
+    outcome = validate_documents(rows, languages=SUPPORTED_LANGUAGES, max_chars=MAX_DOCUMENT_CHARS)
+
+    return dg.AssetCheckResult(
+        passed=outcome.success,
+        metadata=check_metadata(
+            "raw_documents_expectations",
+            {
+                "rows_validated": outcome.rows,
+                "expectations_passed": sum(outcome.expectations.values()),
+                "expectations_failed": [name for name, ok in outcome.expectations.items() if not ok]
+                or "none",
+            },
+        ),
     )

@@ -6,7 +6,7 @@ import json
 import dagster as dg
 from pydantic import Field
 
-from assets.common import ML_OWNERS, placement_tags
+from assets.common import ML_OWNERS, materialized, placement_tags, protect_logs
 from hybrid_pipelines import routing_model
 from hybrid_pipelines.placement import CLOUD_PUBLIC, ON_PREM_ANONYMIZED, ON_PREM_PUBLIC
 from hybrid_pipelines.promotion import EdgeModels, decide, evaluation_set
@@ -61,6 +61,7 @@ def promotion(
     onprem: OnPremStoreResource,
     cloud: CloudStoreResource,
 ):
+    protect_logs(context)
     store = onprem.store()
     registry = ModelRegistry(cloud.store())
     edge_models = EdgeModels(store)
@@ -97,7 +98,7 @@ def promotion(
     }
     registry.set_status(config.version, decision.status, details)
 
-    yield dg.MaterializeResult(
+    yield materialized(
         asset_key=EVALUATION,
         metadata={
             "candidate_version": config.version,
@@ -119,7 +120,7 @@ def promotion(
     if decision.status is ModelStatus.PROMOTED:
         edge_models.promote(config.version, candidate.weights, candidate.card, candidate_scores)
         context.log.info(f"promoted {config.version} to the edge: {decision.reason}")
-        yield dg.MaterializeResult(
+        yield materialized(
             asset_key=EDGE_MODEL,
             metadata={
                 "model_version": config.version,

@@ -5,7 +5,14 @@ import time
 import dagster as dg
 from dagster_ray import RayResource
 
-from assets.common import DAILY_PARTITIONS, DATA_OWNERS, SINGLE_RUN_BACKFILL, placement_tags
+from assets.common import (
+    DAILY_PARTITIONS,
+    DATA_OWNERS,
+    SINGLE_RUN_BACKFILL,
+    materialized,
+    placement_tags,
+    protect_logs,
+)
 from hybrid_pipelines.distributed import route_on_ray
 from hybrid_pipelines.placement import ON_PREM_SENSITIVE
 from hybrid_pipelines.promotion import EdgeModels
@@ -28,6 +35,7 @@ def document_routing(
 ) -> dg.MaterializeResult:
     """Each document's sensitivity under the current edge model, and whether it may go to
     cloud services (judged not sensitive and no PII found)."""
+    protect_logs(context)
     started = time.monotonic()
     store = onprem.store()
     edge_models = EdgeModels(store)
@@ -69,7 +77,7 @@ def document_routing(
         store.write_records("document_routing", partition, items)
 
     all_items = [item for items in routed.values() for item in items]
-    return dg.MaterializeResult(
+    return materialized(
         metadata={
             "dagster/row_count": len(all_items),
             "model_version": current["version"],

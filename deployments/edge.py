@@ -32,7 +32,7 @@ def build_definitions(settings=None) -> dg.Definitions:
             ),
             promotion.sensitivity_model_candidate_spec,
         ],
-        asset_checks=[anonymization.residual_pii_gate],
+        asset_checks=[anonymization.residual_pii_gate, ingestion.raw_documents_expectations],
         jobs=[ingest_job, promote_job, routing_job, promotion.rollback_job],
         schedules=[daily_lineage_schedule],
         sensors=[

@@ -1,9 +1,8 @@
 """Resources for each code location, built from Settings."""
 
-from dagster_ray import LocalRay
-
 from deployments.settings import Settings
 from resources import CloudStoreResource, OnPremStoreResource, PrivacyKeys, TrainingLauncher
+from resources.compute import AirGappedLocalRay
 
 
 def cloud_store(settings: Settings) -> CloudStoreResource:
@@ -20,12 +19,17 @@ def cloud_store(settings: Settings) -> CloudStoreResource:
 
 def ray_cluster(settings: Settings):
     # Loopback node address: Ray would otherwise probe an outside address to find its own.
-    init_options = {"include_dashboard": False, "log_to_driver": False,
-                    "_node_ip_address": "127.0.0.1"}
+    init_options = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "_node_ip_address": "127.0.0.1",
+    }
     if settings.ray_num_cpus:
         init_options["num_cpus"] = settings.ray_num_cpus
     if settings.ray_backend == "local":
-        return LocalRay(ray_init_options=init_options)
+        return AirGappedLocalRay(
+            ray_init_options=init_options, ray_home=str(settings.onprem_root / "ray")
+        )
     if settings.ray_backend == "kuberay":
         from dagster_ray.kuberay import KubeRayCluster
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from hybrid_pipelines.offline import enforce_offline
+from hybrid_pipelines.privacy import redact
 
 CURSOR_FILE = "cli_sensor_cursors.json"
 
@@ -93,6 +94,11 @@ def run_lineage(inbox: Path, home: Path) -> int:
             instance=instance, raise_on_error=False, **kwargs
         )
         summary.update(_step_summary(result))
+        for failure in result.get_step_failure_events():
+            error = failure.step_failure_data.error
+            cause = error.cause or error if error else None
+            detail = redact(cause.message.strip().splitlines()[-1]) if cause else "unknown error"
+            _say(f"    step {failure.step_key} failed: {cause.cls_name if cause else ''} {detail}")
         state = "ok" if result.success else "FAILED"
         _say(
             f"[{step}] {job_name} {state} in {time.monotonic() - step_started:.1f}s "

@@ -5,12 +5,41 @@ partitions costs one model load per worker, not one per partition. The same code
 a local Ray instance and on a KubeRay cluster.
 """
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import ray
 
 logger = logging.getLogger(__name__)
+
+
+RAY_CLUSTER_CONFIG = "ray_bootstrap_config.yaml"
+
+
+@contextlib.contextmanager
+def air_gapped_ray_home(folder: Path) -> Iterator[None]:
+    """Start local Ray processes with HOME pointing at `folder`.
+
+    Ray's dashboard labels its usage report with the cloud it runs on, and when it finds no
+    cluster config in `~/ray_bootstrap_config.yaml` it asks the cloud metadata endpoints
+    (169.254.169.254 and friends) - even with usage stats disabled. A local-provider config
+    in a HOME of our own answers the question without a request. Only the processes that
+    `ray.init` starts inside this block see the new HOME; it is restored afterwards.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / RAY_CLUSTER_CONFIG).write_text("provider:\n  type: local\n")
+    previous = os.environ.get("HOME")
+    os.environ["HOME"] = str(folder)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = previous
 
 
 def _chunks(items: Sequence, size: int) -> list[tuple[int, int]]:

@@ -28,8 +28,14 @@ def _allowed(sock: socket.socket, address) -> bool:
 def _record(address) -> None:
     log = os.environ.get("HYBRID_SOCKET_GUARD_LOG")
     if log:
+        import traceback
+
+        callers = " <- ".join(
+            f"{frame.filename.rsplit('site-packages/', 1)[-1]}:{frame.lineno}"
+            for frame in reversed(traceback.extract_stack()[-24:-3])
+        )
         with open(log, "a", encoding="utf-8") as handle:
-            handle.write(f"{os.getpid()} {address!r}\n")
+            handle.write(f"{os.getpid()} {address!r} {callers}\n")
 
 
 def _guarded_connect(self, address):
