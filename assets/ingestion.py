@@ -21,11 +21,15 @@ from hybrid_pipelines.documents import read_inbox
 from hybrid_pipelines.language import detect_language
 from hybrid_pipelines.placement import ON_PREM_SENSITIVE
 from hybrid_pipelines.privacy import check_metadata
-from resources.stores import OnPremStoreResource
+from resources.stores import InboxResource, OnPremStoreResource
 
 
 class InboxConfig(dg.Config):
-    inbox: str = Field(description="Folder watched for new documents (on-prem).")
+    inbox: str = Field(
+        default="",
+        description="Folder to read instead of the configured "
+        "inbox (empty: the inbox of the deployment settings).",
+    )
 
 
 INGESTION_QUARANTINE = "ingestion_quarantine"
@@ -40,14 +44,23 @@ INGESTION_QUARANTINE = "ingestion_quarantine"
     group_name="ingestion",
 )
 def raw_documents(
-    context: dg.AssetExecutionContext, config: InboxConfig, onprem: OnPremStoreResource
+    context: dg.AssetExecutionContext,
+    config: InboxConfig,
+    onprem: OnPremStoreResource,
+    inbox: InboxResource,
 ) -> dg.MaterializeResult:
     """Documents from the on-prem inbox, one record per text, with language and label."""
     protect_logs(context)
     started = time.monotonic()
     partitions = set(context.partition_keys)
 
-    documents, quarantined = read_inbox(Path(config.inbox), partitions, detect_language)
+    folder = Path(config.inbox or inbox.path)
+    if not folder.is_dir():
+        raise dg.Failure(
+            f"inbox {folder} is not a folder; set HYBRID_INBOX or the asset's `inbox` config"
+        )
+
+    documents, quarantined = read_inbox(folder, partitions, detect_language)
 
     store = onprem.store()
     for partition in sorted(partitions):

@@ -3,6 +3,7 @@
 from deployments.settings import Settings
 from resources import CloudStoreResource, OnPremStoreResource, PrivacyKeys, TrainingLauncher
 from resources.compute import AirGappedLocalRay
+from resources.stores import InboxResource
 
 
 def cloud_store(settings: Settings) -> CloudStoreResource:
@@ -39,6 +40,7 @@ def ray_cluster(settings: Settings):
 
 def edge_resources(settings: Settings) -> dict:
     return {
+        "inbox": InboxResource(path=str(settings.inbox)),
         "onprem": OnPremStoreResource(
             root=str(settings.onprem_root), at_rest_key=settings.at_rest_key
         ),

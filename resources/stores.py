@@ -28,6 +28,12 @@ class OnPremStoreResource(dg.ConfigurableResource):
         return Path(self.root) / "state"
 
 
+class InboxResource(dg.ConfigurableResource):
+    """The on-prem folder where new documents arrive."""
+
+    path: str = Field(description="Inbox folder; dated sub-folders name the partition.")
+
+
 class CloudStoreResource(dg.ConfigurableResource):
     """The cloud bucket: a local folder in the embedded default, S3 through dagster-aws in
     production. Every write goes through the placement guard of `CloudStore`."""

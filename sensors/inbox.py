@@ -51,7 +51,6 @@ def build_inbox_sensor(inbox: str) -> dg.SensorDefinition:
             dg.RunRequest(
                 run_key=f"inbox-{day}-{newest}",
                 partition_key=day,
-                run_config={"ops": {"raw_documents": {"config": {"inbox": inbox}}}},
             )
             for day in sorted(days)
         ]
