@@ -219,6 +219,16 @@ def start_ui(home: Path, port: int) -> int:
     return subprocess.call(command, env=os.environ.copy())
 
 
+def preflight(home: Path) -> int:
+    from hybrid_pipelines.preflight import run_preflight
+
+    dagster_home = prepare_home(home)
+    checks = run_preflight(dagster_home)
+    for check in checks:
+        _say(f"{'ok  ' if check.passed else 'FAIL'} {check.name:<24} {check.detail}")
+    return 0 if all(check.passed for check in checks) else 1
+
+
 def keygen() -> int:
     import base64
     import secrets
@@ -255,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--home", type=Path, required=True)
     ui.add_argument("--port", type=int, default=3000)
 
+    check = commands.add_parser("preflight", help="check that a run would stay offline")
+    check.add_argument("--home", type=Path, required=True)
+
     commands.add_parser("keygen", help="print fresh keys for the three secrets")
 
     arguments = parser.parse_args(argv)
@@ -273,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         return evaluation.main(arguments.rest)
     if arguments.command == "audit":
         return show_audit(arguments.home, arguments.json)
+    if arguments.command == "preflight":
+        return preflight(arguments.home)
     if arguments.command == "ui":
         return start_ui(arguments.home, arguments.port)
     return keygen()
