@@ -32,9 +32,9 @@ def ray_cluster(settings: Settings):
             ray_init_options=init_options, ray_home=str(settings.onprem_root / "ray")
         )
     if settings.ray_backend == "kuberay":
-        from dagster_ray.kuberay import KubeRayCluster
+        from deployments.kuberay import kuberay_cluster
 
-        return KubeRayCluster()
+        return kuberay_cluster(init_options)
     raise ValueError(f"HYBRID_RAY_BACKEND={settings.ray_backend!r}; expected local or kuberay")
 
 
