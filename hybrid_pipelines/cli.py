@@ -63,8 +63,11 @@ def _step_summary(result) -> dict[str, dict]:
     return summary
 
 
-def run_lineage(inbox: Path, home: Path) -> int:
-    """Materialize the whole lineage for the inbox; returns the process exit code."""
+def run_lineage(
+    inbox: Path, home: Path, first_day: str | None = None, last_day: str | None = None
+) -> int:
+    """Materialize the whole lineage for the inbox, or for the days between `first_day` and
+    `last_day` (a backfill, run as one range); returns the process exit code."""
     if not inbox.is_dir():
         _say(f"error: inbox {inbox} is not a folder")
         return 2
@@ -80,10 +83,15 @@ def run_lineage(inbox: Path, home: Path) -> int:
     edge_defs = edge.build_definitions(settings)
     cloud_defs = cloud.build_definitions(settings)
     instance = dg.DagsterInstance.get()
-    partitions = _partitions(inbox)
+    partitions = [
+        day
+        for day in _partitions(inbox)
+        if (first_day is None or day >= first_day) and (last_day is None or day <= last_day)
+    ]
     if not partitions:
-        _say(f"the inbox {inbox} holds no files; nothing to do")
+        _say(f"the inbox {inbox} holds no files for the days asked; nothing to do")
         return 0
+    _say(f"{len(partitions)} day(s) from {partitions[0]} to {partitions[-1]}")
     summary: dict[str, dict] = {}
     started = time.monotonic()
 
@@ -241,6 +249,15 @@ def keygen() -> int:
     return 0
 
 
+def _day(value: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a YYYY-MM-DD date") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hybrid-pipelines", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -248,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="materialize the whole lineage for an inbox")
     run.add_argument("--inbox", type=Path, required=True)
     run.add_argument("--home", type=Path, required=True)
+    run.add_argument("--from", dest="first_day", type=_day, help="first day (YYYY-MM-DD)")
+    run.add_argument("--to", dest="last_day", type=_day, help="last day (YYYY-MM-DD)")
 
     sample = commands.add_parser("sample", help="write the bundled sample inbox")
     sample.add_argument("--inbox", type=Path, required=True)
@@ -274,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     if arguments.command == "run":
-        return run_lineage(arguments.inbox, arguments.home)
+        return run_lineage(arguments.inbox, arguments.home, arguments.first_day, arguments.last_day)
     if arguments.command == "sample":
         from hybrid_pipelines.sample import write_sample_inbox
 
