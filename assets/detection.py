@@ -16,6 +16,7 @@ from assets.common import (
     protect_logs,
 )
 from assets.ingestion import raw_documents
+from hybrid_pipelines.charts import bar_chart
 from hybrid_pipelines.distributed import detect_on_ray
 from hybrid_pipelines.pii import DEFAULT_SCORE_THRESHOLD, SUPPORTED_LANGUAGES
 from hybrid_pipelines.placement import ON_PREM_SENSITIVE
@@ -84,6 +85,9 @@ def pii_findings(
             "documents_with_pii": sum(1 for document_findings in findings if document_findings),
             "findings": sum(entity_counts.values()),
             "entity_types": histogram_table(entity_counts, "entity_type"),
+            "entity_types_chart": dg.MetadataValue.md(
+                bar_chart(entity_counts, "Findings per entity type")
+            ),
             "ray_workers": config.workers,
             "documents_per_second": round(len(documents) / elapsed, 2) if elapsed else 0.0,
             "duration_seconds": round(elapsed, 2),

@@ -4,6 +4,7 @@ import dagster as dg
 
 from assets.common import ML_OWNERS, placement_tags
 from hybrid_pipelines.placement import CLOUD_ANONYMIZED, CLOUD_PUBLIC
+from hybrid_pipelines.privacy import check_metadata
 from resources.stores import CloudStoreResource
 from resources.training import TrainingLauncher
 
@@ -45,4 +46,6 @@ def sensitivity_model_candidate(
         "seed": config.seed,
         "run_id": context.run_id,
     }
-    return trainer.run(context, extras).get_materialize_result()
+    result = trainer.run(context, extras).get_materialize_result()
+    check_metadata("asset 'sensitivity_model_candidate'", result.metadata or {})
+    return result

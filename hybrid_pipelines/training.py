@@ -12,6 +12,7 @@ import time
 from collections import Counter
 
 from hybrid_pipelines import routing_model
+from hybrid_pipelines.charts import sparkline
 from hybrid_pipelines.registry import ModelRegistry
 from hybrid_pipelines.s3 import backend_from_spec
 from hybrid_pipelines.stores import CloudStore, jsonl_to_records, sha256_hex
@@ -145,6 +146,10 @@ def main() -> None:
                 "validation_f1": report["metrics"]["validation"].get("f1", 0.0),
                 "validation_accuracy": report["metrics"]["validation"].get("accuracy", 0.0),
                 "loss_curve": {"raw_value": {"loss": report["loss_curve"]}, "type": "json"},
+                "loss_curve_chart": {
+                    "raw_value": sparkline(report["loss_curve"], "Training loss per epoch"),
+                    "type": "md",
+                },
                 "training_seconds": report["seconds"],
             }
         )
