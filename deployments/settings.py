@@ -18,8 +18,8 @@ from hybrid_pipelines.crypto import load_or_create_key
 DEFAULT_HOME = Path(".hybrid_home")
 
 
-def _key_from_env_or_file(variable: str, path: Path) -> str:
-    value = os.environ.get(variable)
+def _key_from_env_or_file(env, variable: str, path: Path) -> str:
+    value = env.get(variable)
     if value:
         return value
     if not path.exists():
@@ -65,15 +65,30 @@ class Settings:
         return self.home / "dagster"
 
 
+def _vault_keys(env) -> dict[str, str]:
+    """Keys from Vault when HYBRID_VAULT_ADDR is set; they win over the environment."""
+    if not env.get("HYBRID_VAULT_ADDR"):
+        return {}
+    from deployments.vault import keys_from_vault, vault_client
+
+    client = vault_client(env["HYBRID_VAULT_ADDR"], env.get("VAULT_TOKEN"))
+    return keys_from_vault(
+        client,
+        env.get("HYBRID_VAULT_PATH", "hybrid-pipelines/edge"),
+        env.get("HYBRID_VAULT_MOUNT", "secret"),
+    )
+
+
 def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settings:
-    env = os.environ
+    env = {**os.environ}
+    env.update(_vault_keys(env))
     home = Path(home or env.get("HYBRID_HOME") or DEFAULT_HOME).resolve()
     keys = home / "onprem" / "keys"
     return Settings(
         home=home,
         inbox=Path(inbox or env.get("HYBRID_INBOX") or home / "inbox").resolve(),
-        pseudonym_key=_key_from_env_or_file("HYBRID_PSEUDONYM_KEY", keys / "pseudonym.key"),
-        gate_key=_key_from_env_or_file("HYBRID_GATE_KEY", keys / "gate.key"),
+        pseudonym_key=_key_from_env_or_file(env, "HYBRID_PSEUDONYM_KEY", keys / "pseudonym.key"),
+        gate_key=_key_from_env_or_file(env, "HYBRID_GATE_KEY", keys / "gate.key"),
         at_rest_key=env.get("HYBRID_AT_REST_KEY")
         or load_or_create_key(keys / "at_rest.key").decode(),
         cloud_store=env.get("HYBRID_CLOUD_STORE", "dir"),
