@@ -98,8 +98,12 @@ CHECKS = (
 )
 
 
-# Content hashes and ids (16+ lowercase hex digits) are ours, not personal data.
-HEX_DIGEST = re.compile(r"\b[0-9a-f]{16,64}\b")
+# Content hashes (16+ lowercase hex digits) and UUIDs such as run ids are ours, not
+# personal data; without this, a run id like 9c20b6ae-7043-4505-... reads as a phone number.
+HEX_DIGEST = re.compile(
+    r"\b(?:[0-9a-f]{16,64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b",
+    re.IGNORECASE,
+)
 
 
 def _blank(match: re.Match) -> str:

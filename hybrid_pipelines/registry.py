@@ -7,6 +7,7 @@ changes (promoted, rejected, rolled back) are separate, append-only event object
 
 import json
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -126,20 +127,32 @@ class ModelRegistry:
         return ModelVersion(version, card, weights)
 
     def set_status(self, version: str, status: ModelStatus, details: dict) -> None:
+        """Append one status event. Its key starts with its position in the history and ends
+        with a random token, so two events (even in the same millisecond, even from two
+        writers) never overwrite each other, and one writer's events keep their order."""
         stamp = _stamp()
+        sequence = sum(1 for _ in self.store.list(self._key("status", version)))
         event = json.dumps(
-            {"version": version, "status": status.value, "at": stamp, **details}, sort_keys=True
+            {
+                "version": version,
+                "status": status.value,
+                "at": stamp,
+                "sequence": sequence,
+                **details,
+            },
+            sort_keys=True,
         ).encode()
-        self.store.write(
-            REGISTRY_ASSET,
-            CLOUD_PUBLIC,
-            self._key("status", version, f"{stamp}-{status.value}.json"),
-            event,
-        )
+        name = f"{sequence:06d}-{stamp}-{secrets.token_hex(4)}-{status.value}.json"
+        self.store.write(REGISTRY_ASSET, CLOUD_PUBLIC, self._key("status", version, name), event)
 
     def status_history(self, version: str) -> list[dict]:
-        events = [parts for parts in self.store.list(self._key("status", version))]
-        return [json.loads(self.store.read(parts)) for parts in sorted(events)]
+        """Status events, oldest first (events written before sequence numbers come first)."""
+        events = [
+            (parts[-1], json.loads(self.store.read(parts)))
+            for parts in self.store.list(self._key("status", version))
+        ]
+        events.sort(key=lambda item: (item[1].get("sequence", -1), item[0]))
+        return [event for _, event in events]
 
     def status(self, version: str) -> ModelStatus | None:
         history = self.status_history(version)
