@@ -29,5 +29,4 @@ def kuberay_cluster(init_options: dict):
     from dagster_ray.kuberay import KubeRayCluster
 
     manifest = yaml.safe_load(RAYCLUSTER_MANIFEST.read_text())
-    return KubeRayCluster(ray_cluster=raycluster_config(manifest),
-                          ray_init_options=init_options)
+    return KubeRayCluster(ray_cluster=raycluster_config(manifest), ray_init_options=init_options)

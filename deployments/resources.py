@@ -42,10 +42,12 @@ def edge_resources(settings: Settings) -> dict:
     return {
         "inbox": InboxResource(path=str(settings.inbox)),
         "onprem": OnPremStoreResource(
-            root=str(settings.onprem_root), at_rest_key=settings.at_rest_key
+            root=str(settings.onprem_root), at_rest_key_ref=settings.at_rest_key_ref
         ),
         "cloud": cloud_store(settings),
-        "keys": PrivacyKeys(pseudonym_key=settings.pseudonym_key, gate_key=settings.gate_key),
+        "keys": PrivacyKeys(
+            pseudonym_key_ref=settings.pseudonym_key_ref, gate_key_ref=settings.gate_key_ref
+        ),
         "ray_cluster": ray_cluster(settings),
     }
 

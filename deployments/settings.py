@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,25 +19,47 @@ from hybrid_pipelines.crypto import load_or_create_key
 DEFAULT_HOME = Path(".hybrid_home")
 
 
-def _key_from_env_or_file(env, variable: str, path: Path) -> str:
-    value = env.get(variable)
-    if value:
-        return value
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(base64.urlsafe_b64encode(secrets.token_bytes(32)))
-    return path.read_text().strip()
+KEY_VARIABLES = {
+    "pseudonym": "HYBRID_PSEUDONYM_KEY",
+    "gate": "HYBRID_GATE_KEY",
+    "at_rest": "HYBRID_AT_REST_KEY",
+}
+
+
+def _generate_key_file(name: str, path: Path) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if name == "at_rest":
+        load_or_create_key(path)
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(base64.urlsafe_b64encode(secrets.token_bytes(32)))
+
+
+def key_reference(env: Mapping[str, str], name: str, key_folder: Path) -> str:
+    """Where a key is, never the key: the environment variable if set, else the Vault field
+    if Vault is configured, else a key file generated once (embedded default)."""
+    variable = KEY_VARIABLES[name]
+    if env.get(variable):
+        return f"env:{variable}"
+    if env.get("HYBRID_VAULT_ADDR"):
+        mount = env.get("HYBRID_VAULT_MOUNT", "secret")
+        path = env.get("HYBRID_VAULT_PATH", "hybrid-pipelines/edge")
+        return f"vault:{mount}/{path}#{name}_key"
+    key_file = key_folder / f"{name}.key"
+    _generate_key_file(name, key_file)
+    return f"file:{key_file}"
 
 
 @dataclass(frozen=True)
 class Settings:
     home: Path
     inbox: Path
-    pseudonym_key: str
-    gate_key: str
-    at_rest_key: str
+    pseudonym_key_ref: str
+    gate_key_ref: str
+    at_rest_key_ref: str
     cloud_store: str = "dir"
     s3_bucket: str | None = None
     s3_prefix: str = ""
@@ -65,32 +88,16 @@ class Settings:
         return self.home / "dagster"
 
 
-def _vault_keys(env) -> dict[str, str]:
-    """Keys from Vault when HYBRID_VAULT_ADDR is set; they win over the environment."""
-    if not env.get("HYBRID_VAULT_ADDR"):
-        return {}
-    from deployments.vault import keys_from_vault, vault_client
-
-    client = vault_client(env["HYBRID_VAULT_ADDR"], env.get("VAULT_TOKEN"))
-    return keys_from_vault(
-        client,
-        env.get("HYBRID_VAULT_PATH", "hybrid-pipelines/edge"),
-        env.get("HYBRID_VAULT_MOUNT", "secret"),
-    )
-
-
 def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settings:
-    env = {**os.environ}
-    env.update(_vault_keys(env))
+    env = os.environ
     home = Path(home or env.get("HYBRID_HOME") or DEFAULT_HOME).resolve()
     keys = home / "onprem" / "keys"
     return Settings(
         home=home,
         inbox=Path(inbox or env.get("HYBRID_INBOX") or home / "inbox").resolve(),
-        pseudonym_key=_key_from_env_or_file(env, "HYBRID_PSEUDONYM_KEY", keys / "pseudonym.key"),
-        gate_key=_key_from_env_or_file(env, "HYBRID_GATE_KEY", keys / "gate.key"),
-        at_rest_key=env.get("HYBRID_AT_REST_KEY")
-        or load_or_create_key(keys / "at_rest.key").decode(),
+        pseudonym_key_ref=key_reference(env, "pseudonym", keys),
+        gate_key_ref=key_reference(env, "gate", keys),
+        at_rest_key_ref=key_reference(env, "at_rest", keys),
         cloud_store=env.get("HYBRID_CLOUD_STORE", "dir"),
         s3_bucket=env.get("HYBRID_S3_BUCKET"),
         s3_prefix=env.get("HYBRID_S3_PREFIX", ""),

@@ -15,10 +15,16 @@ class OnPremStoreResource(dg.ConfigurableResource):
     """Encrypted asset records, the egress audit and the edge model, inside the perimeter."""
 
     root: str = Field(description="Folder on on-prem storage.")
-    at_rest_key: str = Field(description="Fernet key for encryption at rest.")
+    at_rest_key_ref: str = Field(
+        description="Reference to the Fernet key for encryption at "
+        "rest (env:NAME, file:PATH or vault:MOUNT/PATH#FIELD)."
+    )
 
     def store(self) -> OnPremStore:
-        return OnPremStore(Path(self.root), AtRestCipher(self.at_rest_key))
+        from resources.keys import resolve_secret
+
+        key = resolve_secret(self.at_rest_key_ref, "the at-rest key")
+        return OnPremStore(Path(self.root), AtRestCipher(key))
 
     def audit(self) -> EgressAudit:
         return EgressAudit(Path(self.root) / "egress_audit.jsonl")

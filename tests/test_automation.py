@@ -151,10 +151,12 @@ def test_rollback_job_restores_the_previous_edge_model(tmp_path, stores):
         edge.promote(version, registry.load(version).weights, card(), {"balanced_accuracy": 1})
         versions.append(version)
 
+    key_file = tmp_path / "at_rest.key"
+    key_file.write_bytes(AT_REST_KEY)
     result = rollback_job.execute_in_process(
         resources={
             "onprem": OnPremStoreResource(
-                root=str(tmp_path / "onprem"), at_rest_key=AT_REST_KEY.decode()
+                root=str(tmp_path / "onprem"), at_rest_key_ref=f"file:{key_file}"
             ),
             "cloud": CloudStoreResource(kind="dir", root=str(tmp_path / "cloud")),
         }
