@@ -14,6 +14,8 @@ def cloud_store(settings: Settings) -> CloudStoreResource:
             prefix=settings.s3_prefix,
             endpoint_url=settings.s3_endpoint_url,
             region_name=settings.s3_region,
+            access_key_id_ref=settings.s3_access_key_id_ref,
+            secret_access_key_ref=settings.s3_secret_access_key_ref,
         )
     return CloudStoreResource(kind="dir", root=str(settings.cloud_root))
 

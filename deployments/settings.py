@@ -65,6 +65,8 @@ class Settings:
     s3_prefix: str = ""
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
+    s3_access_key_id_ref: str | None = None
+    s3_secret_access_key_ref: str | None = None
     ray_backend: str = "local"
     ray_num_cpus: int | None = None
     training_mode: str = "subprocess"
@@ -103,6 +105,12 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         s3_prefix=env.get("HYBRID_S3_PREFIX", ""),
         s3_endpoint_url=env.get("HYBRID_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL"),
         s3_region=env.get("HYBRID_S3_REGION") or env.get("AWS_REGION"),
+        s3_access_key_id_ref="env:HYBRID_S3_ACCESS_KEY_ID"
+        if env.get("HYBRID_S3_ACCESS_KEY_ID")
+        else None,
+        s3_secret_access_key_ref="env:HYBRID_S3_SECRET_ACCESS_KEY"
+        if env.get("HYBRID_S3_SECRET_ACCESS_KEY")
+        else None,
         ray_backend=env.get("HYBRID_RAY_BACKEND", "local"),
         ray_num_cpus=int(env["HYBRID_RAY_NUM_CPUS"]) if env.get("HYBRID_RAY_NUM_CPUS") else None,
         training_mode=env.get("HYBRID_TRAINING_MODE", "subprocess"),

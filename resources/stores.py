@@ -50,6 +50,12 @@ class CloudStoreResource(dg.ConfigurableResource):
     prefix: str = ""
     endpoint_url: str | None = Field(default=None, description="For S3-compatible stores.")
     region_name: str | None = None
+    access_key_id_ref: str | None = Field(
+        default=None, description="Reference to the access key id; unset: the AWS chain."
+    )
+    secret_access_key_ref: str | None = Field(
+        default=None, description="Reference to the secret key; unset: the AWS chain."
+    )
 
     def spec(self) -> dict:
         """A serialisable description, passed to the training job (no credentials)."""
@@ -73,10 +79,21 @@ class CloudStoreResource(dg.ConfigurableResource):
 
             if not self.bucket:
                 raise ValueError("the cloud store of kind 's3' needs a bucket")
+            from resources.keys import resolve_secret
+
+            credentials = {}
+            if self.access_key_id_ref and self.secret_access_key_ref:
+                credentials = {
+                    "aws_access_key_id": resolve_secret(self.access_key_id_ref, "the S3 key id"),
+                    "aws_secret_access_key": resolve_secret(
+                        self.secret_access_key_ref, "the S3 secret"
+                    ),
+                }
             client = S3Resource(
                 endpoint_url=self.endpoint_url,
                 region_name=self.region_name or "us-east-1",
                 max_attempts=4,
+                **credentials,
             ).get_client()
             return S3Backend(client, self.bucket, self.prefix)
         raise ValueError(f"unknown cloud store kind {self.kind!r}; expected 'dir' or 's3'")

@@ -334,6 +334,29 @@ def test_store_resource_of_kind_s3_uses_dagster_aws(
     assert CloudStore(backend_from_spec(spec)).read(["models", "w.bin"]) == b"\x00weights"
 
 
+def test_store_resource_takes_credentials_by_reference(
+    s3_env: S3Endpoint, bucket: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edge's bucket credentials under their own names, not the AWS chain's."""
+    monkeypatch.setenv("HYBRID_S3_ACCESS_KEY_ID", s3_env.access_key)
+    monkeypatch.setenv("HYBRID_S3_SECRET_ACCESS_KEY", s3_env.secret_key)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    resource = CloudStoreResource(
+        kind="s3",
+        bucket=bucket,
+        prefix=prefix,
+        endpoint_url=s3_env.endpoint_url,
+        access_key_id_ref="env:HYBRID_S3_ACCESS_KEY_ID",
+        secret_access_key_ref="env:HYBRID_S3_SECRET_ACCESS_KEY",
+    )
+
+    written = resource.store().write("weights", CLOUD_PUBLIC, ["models", "r.bin"], b"\x00w")
+
+    assert written.uri == f"s3://{bucket}/{prefix}/models/r.bin"
+    assert s3_env.secret_key not in repr(resource)
+
+
 # --------------------------------------------------------------------------- failures
 
 
