@@ -68,6 +68,27 @@ def test_inbox_sensor_requests_only_new_or_changed_days(tmp_path):
 AT_REST_KEY = generate_key()
 
 
+def test_inbox_tick_cost_does_not_grow_with_processed_files(tmp_path):
+    from sensors.inbox import scan_inbox
+
+    inbox = tmp_path / "inbox"
+    for day in ("2025-01-01", "2025-01-02"):
+        (inbox / day).mkdir(parents=True)
+        for number in range(150):
+            (inbox / day / f"doc_{number}.txt").write_text("old document")
+    first = scan_inbox(inbox, 0)
+    time.sleep(0.01)
+
+    idle = scan_inbox(inbox, first.newest_ns)
+    (inbox / "2025-01-03").mkdir()
+    (inbox / "2025-01-03" / "new.txt").write_text("new document")
+    busy = scan_inbox(inbox, first.newest_ns)
+
+    assert first.files_examined == 300 and first.days == {"2025-01-01", "2025-01-02"}
+    assert idle.files_examined == 0 and idle.days == set()
+    assert busy.files_examined == 1 and busy.days == {"2025-01-03"}
+
+
 @pytest.fixture
 def stores(tmp_path):
     cloud = CloudStore(DirectoryBackend(tmp_path / "cloud"))
