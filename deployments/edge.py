@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets import anonymization, detection, egress, ingestion, promotion, routing
+from assets import anonymization, detection, egress, ingestion, promotion, quality, routing
 from deployments.placement_check import enforce_placement
 from deployments.resources import edge_resources
 from deployments.settings import load_settings
@@ -28,7 +28,7 @@ def build_definitions(settings=None) -> dg.Definitions:
     defs = dg.Definitions(
         assets=[
             *dg.load_assets_from_modules(
-                [ingestion, detection, anonymization, egress, promotion, routing]
+                [ingestion, detection, anonymization, egress, promotion, routing, quality]
             ),
             promotion.sensitivity_model_candidate_spec,
         ],

@@ -3,6 +3,7 @@
 from deployments.settings import Settings
 from resources import CloudStoreResource, OnPremStoreResource, PrivacyKeys, TrainingLauncher
 from resources.compute import AirGappedLocalRay
+from resources.evaluation import EvaluationDatasets
 from resources.stores import InboxResource
 
 
@@ -43,6 +44,7 @@ def ray_cluster(settings: Settings):
 def edge_resources(settings: Settings) -> dict:
     return {
         "inbox": InboxResource(path=str(settings.inbox)),
+        "evaluation": EvaluationDatasets(paths=[str(path) for path in settings.eval_datasets]),
         "onprem": OnPremStoreResource(
             root=str(settings.onprem_root), at_rest_key_ref=settings.at_rest_key_ref
         ),

@@ -74,6 +74,7 @@ class Settings:
     training_gpu: int = 1
     training_node_selector: dict = field(default_factory=dict)
     training_tolerations: list = field(default_factory=list)
+    eval_datasets: tuple[Path, ...] = ()
     kubeconfig: str | None = None
     kube_context: str | None = None
 
@@ -120,6 +121,9 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         training_gpu=int(env.get("HYBRID_TRAINING_GPU", "1")),
         training_node_selector=json.loads(env.get("HYBRID_TRAINING_NODE_SELECTOR", "{}")),
         training_tolerations=json.loads(env.get("HYBRID_TRAINING_TOLERATIONS", "[]")),
+        eval_datasets=tuple(
+            Path(item) for item in env.get("HYBRID_EVAL_DATASETS", "").split(os.pathsep) if item
+        ),
         kubeconfig=env.get("HYBRID_K8S_KUBECONFIG"),
         kube_context=env.get("HYBRID_K8S_CONTEXT"),
     )

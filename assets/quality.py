@@ -1,0 +1,104 @@
+"""detection_quality: how well the detector finds PII on the team's own labelled files."""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from assets.common import DATA_OWNERS, materialized, placement_tags, protect_logs
+from hybrid_pipelines.charts import bar_chart
+from hybrid_pipelines.datasets import LabelledText, load_labelled
+from hybrid_pipelines.evaluation import evaluate_detection
+from hybrid_pipelines.pii import PiiDetector
+from hybrid_pipelines.placement import ON_PREM_PUBLIC
+from resources.evaluation import EvaluationDatasets
+
+
+class QualityConfig(dg.Config):
+    datasets: list[str] = Field(
+        default_factory=list,
+        description="Labelled files on-prem (the formats of `hybrid-pipelines evaluate`); "
+        "empty: the files listed in HYBRID_EVAL_DATASETS.",
+    )
+
+
+def _quality_table(report: dict) -> dg.TableMetadataValue:
+    columns = ["entity_type", "gold", "found", "recall", "predicted", "precision"]
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord(
+                {
+                    "entity_type": name,
+                    "gold": counts["gold"],
+                    "found": counts["found"],
+                    "recall": counts["recall"] or 0.0,
+                    "predicted": counts["predicted"],
+                    "precision": counts["precision"] or 0.0,
+                }
+            )
+            for name, counts in report["by_type"].items()
+        ],
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn(name, "string" if name == "entity_type" else "float")
+                for name in columns
+            ]
+        ),
+    )
+
+
+@dg.asset(
+    tags=placement_tags(ON_PREM_PUBLIC),
+    kinds={"presidio"},
+    owners=DATA_OWNERS,
+    group_name="detection",
+)
+def detection_quality(
+    context: dg.AssetExecutionContext, config: QualityConfig, evaluation: EvaluationDatasets
+) -> dg.MaterializeResult:
+    """Span recall, precision and over-masking of the PII detector per entity type, on the
+    labelled files kept on-prem; the figures only, never the texts."""
+    protect_logs(context)
+    started = time.monotonic()
+    paths = [Path(path) for path in (config.datasets or evaluation.paths)]
+    if not paths:
+        raise dg.Failure(
+            "no labelled dataset configured: set HYBRID_EVAL_DATASETS or the "
+            "asset's `datasets` config"
+        )
+
+    records = [
+        record
+        for path in paths
+        for record in load_labelled(path)
+        if isinstance(record, LabelledText)
+    ]
+    if not records:
+        raise dg.Failure(
+            "the configured files hold no span-labelled texts "
+            "(routing CSVs are evaluated by `hybrid-pipelines evaluate`)"
+        )
+
+    report = evaluate_detection(records, PiiDetector()).as_dict()
+
+    recall_by_type = {
+        name: counts["recall"] or 0.0
+        for name, counts in report["by_type"].items()
+        if counts["gold"]
+    }
+    overall = report["overall"]
+    return materialized(
+        metadata={
+            "texts": report["texts"],
+            "span_recall": overall["recall"] or 0.0,
+            "precision": overall["precision"] or 0.0,
+            "over_masking": overall["over_masking"] or 0.0,
+            "quality_by_type": _quality_table(report),
+            "recall_by_type_chart": dg.MetadataValue.md(
+                bar_chart(recall_by_type, "Span recall per entity type")
+            ),
+            "datasets": len(paths),
+            "duration_seconds": round(time.monotonic() - started, 2),
+        }
+    )
