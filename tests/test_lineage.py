@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hybrid_pipelines.crypto import AtRestCipher
-from hybrid_pipelines.identifiers import find_direct_identifiers
+from hybrid_pipelines.leak_scan import identifiers_found, values_found
 from hybrid_pipelines.stores import OnPremStore
 from tests.conftest import REPO_ROOT, write_shared_sample
 
@@ -35,9 +35,6 @@ DIRECT_TYPES = {
     "TEL",
     "SECU",
 }
-# Labelled values shorter than this (titles such as "Mr", two-digit days) occur by chance
-# in any file; longer ones would only be there if our code put them there.
-MIN_SEARCHED_CHARS = 5
 
 
 def guarded_environment(home: Path) -> dict[str, str]:
@@ -157,43 +154,30 @@ def test_candidate_was_registered_promoted_and_used_for_routing(lineage):
     assert {item["model_version"] for item in records(lineage, "document_routing")} == {versions[0]}
 
 
-def test_no_direct_identifier_reaches_the_cloud_store(lineage):
-    blobs = [path.read_bytes() for path in (lineage["home"] / "cloud").rglob("*") if path.is_file()]
-    texts = []
-    for blob in blobs:
-        try:
-            texts.append(blob.decode("utf-8"))
-        except UnicodeDecodeError:
-            continue  # model weights: searched as bytes below
-    labelled_direct = {
+def labelled_values(lineage, kinds: set[str] | None = None) -> list[str]:
+    return [
         value
         for set_name in ("english", "french")
         for kind, value in lineage["labelled"][set_name]
-        if kind in DIRECT_TYPES and len(value) >= MIN_SEARCHED_CHARS
-    }
+        if kinds is None or kind in kinds
+    ]
 
-    assert texts and len(texts) < len(blobs)
-    assert [identifier for text in texts for identifier in find_direct_identifiers(text)] == []
-    assert [
-        value for value in labelled_direct if any(value.encode() in blob for blob in blobs)
-    ] == []
+
+def test_no_direct_identifier_reaches_the_cloud_store(lineage):
+    cloud = lineage["home"] / "cloud"
+
+    assert any(cloud.rglob("*.jsonl"))
+    assert identifiers_found(cloud) == {}
+    assert values_found(cloud, labelled_values(lineage, DIRECT_TYPES)) == []
 
 
 def test_the_dagster_home_holds_no_labelled_value(lineage):
     """Event log (SQLite), run storage and compute logs: counts and types only."""
     dagster_home = lineage["home"] / "dagster"
-    blobs = [path.read_bytes() for path in dagster_home.rglob("*") if path.is_file()]
-    values = {
-        value.strip()
-        for set_name in ("english", "french")
-        for _kind, value in lineage["labelled"][set_name]
-        if len(value.strip()) >= MIN_SEARCHED_CHARS
-    }
-    values |= {SHARED_EMAIL, SHARED_NAME}
+    values = [*labelled_values(lineage), SHARED_EMAIL, SHARED_NAME]
 
-    assert len(blobs) > 3
-    found = sorted(value for value in values if any(value.encode() in blob for blob in blobs))
-    assert found == []
+    assert len([path for path in dagster_home.rglob("*") if path.is_file()]) > 3
+    assert values_found(dagster_home, values) == []
 
 
 def test_the_run_opened_no_outbound_connection(lineage):

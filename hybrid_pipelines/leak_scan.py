@@ -1,0 +1,38 @@
+"""Searches a folder for personal data: labelled values verbatim, and direct identifiers.
+
+Used after a run to prove what the cloud store and the Dagster home do not hold.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from hybrid_pipelines.identifiers import find_direct_identifiers
+
+# Labelled values shorter than this (titles such as "Mr", a two-digit day) occur by chance
+# in any file; longer ones would only be there if the pipeline put them there.
+MIN_SEARCHED_CHARS = 5
+
+
+def _blobs(root: Path) -> list[bytes]:
+    return [path.read_bytes() for path in root.rglob("*") if path.is_file()]
+
+
+def values_found(root: Path, values: Iterable[str]) -> list[str]:
+    """The labelled values (of searchable length) that occur in any file under root."""
+    blobs = _blobs(root)
+    searched = {value.strip() for value in values if len(value.strip()) >= MIN_SEARCHED_CHARS}
+    return sorted(value for value in searched if any(value.encode() in blob for blob in blobs))
+
+
+def identifiers_found(root: Path) -> Counter[str]:
+    """Direct identifiers per type in the text files under root (binary files are skipped:
+    model weights hold numbers)."""
+    counts: Counter[str] = Counter()
+    for blob in _blobs(root):
+        try:
+            text = blob.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        counts.update(identifier.kind for identifier in find_direct_identifiers(text))
+    return counts
