@@ -91,6 +91,7 @@ def main() -> None:
     searched = len(
         {value.strip() for _, value in values if len(value.strip()) >= MIN_SEARCHED_CHARS}
     )
+    identifier_count = sum(cloud_identifiers.values())
     report = f"""# Privacy scan on the labelled sets
 
 Produced by `.venv/bin/python bench/privacy_scan.py` on {time.strftime("%Y-%m-%d")}: one
@@ -100,11 +101,12 @@ Produced by `.venv/bin/python bench/privacy_scan.py` on {time.strftime("%Y-%m-%d
 
 | where | what | found |
 |---|---|---|
-| cloud store | direct identifiers by the strict patterns (e-mail, phone, card, IBAN, SSN, NIR, IP) | {sum(cloud_identifiers.values())} |
+| cloud store | direct identifiers found by the strict patterns | {identifier_count} |
 | cloud store | labelled direct-identifier values, verbatim | {len(cloud_direct_values)} |
-| Dagster home (event log, run storage, compute logs) | labelled values of any type, verbatim | {len(dagster_values)} |
+| Dagster home (event log, runs, compute logs) | labelled values, verbatim | {len(dagster_values)} |
 | cloud store | labelled values of any type, verbatim (names, places, dates...) | {len(cloud_any_values)} |
 
+The strict patterns cover e-mail, phone, card (Luhn), IBAN (mod-97), SSN, NIR (key) and IP.
 The last row is what the detector missed and the gate, which is strict for direct
 identifiers only, let through: see `docs/quality.md` for recall per entity type and
 `docs/privacy.md` for what the layers do not cover.
