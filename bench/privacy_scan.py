@@ -104,7 +104,7 @@ Produced by `.venv/bin/python bench/privacy_scan.py` on {time.strftime("%Y-%m-%d
 | cloud store | direct identifiers found by the strict patterns | {identifier_count} |
 | cloud store | labelled direct-identifier values, verbatim | {len(cloud_direct_values)} |
 | Dagster home (event log, runs, compute logs) | labelled values, verbatim | {len(dagster_values)} |
-| cloud store | labelled values of any type, verbatim (names, places, dates...) | {len(cloud_any_values)} |
+| cloud store | labelled values of any type (names, places, dates) | {len(cloud_any_values)} |
 
 The strict patterns cover e-mail, phone, card (Luhn), IBAN (mod-97), SSN, NIR (key) and IP.
 The last row is what the detector missed and the gate, which is strict for direct
