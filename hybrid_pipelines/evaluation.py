@@ -378,11 +378,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
 
     if records and isinstance(records[0], LabelledMessage):
-        metrics = routing_metrics_rounded(evaluate_routing(records, detector))
+        from hybrid_pipelines.routing_evaluation import (
+            cross_validate_routing,
+            routing_report_markdown,
+        )
+
+        baselines = {}
+        if not arguments.stock:
+            stock = PiiDetector(score_threshold=threshold, enhanced=False)
+            baselines["any finding (stock presidio)"] = stock
+        try:
+            report = cross_validate_routing(
+                records, detector, baselines=baselines, language=arguments.language or "en"
+            )
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         if arguments.json:
-            print(json.dumps({**header, "routing": metrics}, indent=2))
+            print(json.dumps({**header, "routing": report}, indent=2))
         else:
-            print(routing_markdown(metrics))
+            print(routing_report_markdown(report))
         return 0
 
     report = evaluate_detection(records, detector)

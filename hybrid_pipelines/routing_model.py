@@ -3,9 +3,15 @@
 Its input is what both sides may see: the anonymized text with pseudonyms reduced to
 their type (`[PERSON]`) plus the counts of PII findings per entity type. The cloud trains
 on exactly the features the edge computes at serving time.
+
+Feature columns, append-only so that a head trained on a prefix still reads them: MiniLM
+embedding, log entity-type counts, text-shape cues, hashed character n-grams (typos).
+None is fitted to data, so a record's features never depend on which records train.
 """
 
 import logging
+import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -45,7 +51,24 @@ ENTITY_FEATURES = (
     "TITLE",
     "OTHER",
 )
+SHAPE_FEATURES = (
+    "question_mark",
+    "single_character_tokens",
+    "words_without_vowels",
+    "digit_share",
+    "repeated_digit_run",
+    "first_person",
+)
+NGRAM_BUCKETS = 4096
+NGRAM_SIZES = (2, 3, 4)
+FEATURE_DIM = EMBEDDING_DIM + len(ENTITY_FEATURES) + len(SHAPE_FEATURES) + NGRAM_BUCKETS
 HIDDEN_UNITS = 64
+
+PLACEHOLDER = re.compile(r"\[[A-Z][A-Z_]*\]")
+WORD = re.compile(r"[^\W_]+")
+REPEATED_DIGITS = re.compile(r"(\d)\1{3,}")
+FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|i'm|i've)\b", re.IGNORECASE)
+VOWELS = frozenset("aeiouy")
 
 
 @cache
@@ -82,8 +105,52 @@ def entity_vector(entity_type_counts: Mapping[str, int]) -> np.ndarray:
     return np.log1p(vector)
 
 
+def shape_vector(text: str) -> np.ndarray:
+    """Cues that survive anonymization: a question, spaced-out or vowel-less words, digits."""
+    plain = PLACEHOLDER.sub(" ", text)
+    words = WORD.findall(plain)
+    alphabetic = [word for word in words if word.isalpha() and len(word) > 1]
+    return np.array(
+        [
+            float("?" in plain),
+            sum(len(word) == 1 for word in words) / max(len(words), 1),
+            sum(not set(word.lower()) & VOWELS for word in alphabetic) / max(len(alphabetic), 1),
+            sum(character.isdigit() for character in plain) / max(len(plain), 1),
+            float(bool(REPEATED_DIGITS.search(plain))),
+            float(bool(FIRST_PERSON.search(plain))),
+        ],
+        dtype=np.float32,
+    )
+
+
+def ngram_vector(text: str) -> np.ndarray:
+    """Character 2-4-grams inside word boundaries, hashed (CRC-32) into buckets, L2-normed.
+
+    A stable hash, not Python's salted `hash()`: the edge and the cloud get the same buckets.
+    """
+    vector = np.zeros(NGRAM_BUCKETS, dtype=np.float32)
+    for word in text.lower().split():
+        padded = f" {word} "
+        for size in NGRAM_SIZES:
+            for start in range(max(1, len(padded) - size + 1)):
+                gram = padded[start : start + size].encode()
+                vector[zlib.crc32(gram) % NGRAM_BUCKETS] += 1.0
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
 def model_text(anonymized_text: str) -> str:
     return type_placeholders(anonymized_text)
+
+
+def text_features(model_texts: Sequence[str]) -> np.ndarray:
+    """The shape and n-gram columns of texts already in model form (`[TYPE]` placeholders)."""
+    width = len(SHAPE_FEATURES) + NGRAM_BUCKETS
+    if not model_texts:
+        return np.zeros((0, width), dtype=np.float32)
+    return np.stack(
+        [np.concatenate([shape_vector(text), ngram_vector(text)]) for text in model_texts]
+    )
 
 
 def features(
@@ -91,19 +158,25 @@ def features(
     entity_type_counts: Sequence[Mapping[str, int]],
     device: str | None = None,
 ) -> np.ndarray:
-    """The feature matrix of a batch of documents."""
-    embeddings = embed([model_text(text) for text in anonymized_texts], device=device)
+    """The feature matrix of a batch of documents, `FEATURE_DIM` columns."""
+    if len(anonymized_texts) != len(entity_type_counts):
+        raise ValueError(
+            f"{len(anonymized_texts)} texts but {len(entity_type_counts)} entity counts"
+        )
+    texts = [model_text(text) for text in anonymized_texts]
+    embeddings = embed(texts, device=device)
     counts = (
         np.stack([entity_vector(item) for item in entity_type_counts])
         if len(entity_type_counts)
         else np.zeros((0, len(ENTITY_FEATURES)), dtype=np.float32)
     )
-    return np.concatenate([embeddings, counts], axis=1)
+    return np.concatenate([embeddings, counts, text_features(texts)], axis=1)
 
 
 class SensitivityHead(nn.Module):
-    def __init__(self, input_dim: int = EMBEDDING_DIM + len(ENTITY_FEATURES)) -> None:
+    def __init__(self, input_dim: int = FEATURE_DIM) -> None:
         super().__init__()
+        self.input_dim = input_dim
         self.layers = nn.Sequential(
             nn.Linear(input_dim, HIDDEN_UNITS),
             nn.ReLU(),
@@ -128,7 +201,7 @@ def train_head(
     """Full-batch AdamW on the head, classes weighted by inverse frequency."""
     torch.manual_seed(seed)
 
-    inputs = torch.from_numpy(feature_matrix)
+    inputs = torch.from_numpy(np.ascontiguousarray(feature_matrix, dtype=np.float32))
     targets = torch.tensor(list(labels), dtype=torch.long)
     counts = torch.bincount(targets, minlength=2).float().clamp(min=1)
     weights = counts.sum() / (2 * counts)
@@ -144,19 +217,28 @@ def train_head(
         loss = loss_function(model(inputs), targets)
         loss.backward()
         optimiser.step()
-        loss_curve.append(round(float(loss), 5))
+        loss_curve.append(round(loss.item(), 5))
 
     predictions = predict(model, feature_matrix)
     return TrainingResult(model, loss_curve, classification_metrics(list(labels), predictions))
 
 
 def predict_proba(model: SensitivityHead, feature_matrix: np.ndarray) -> np.ndarray:
-    """Probability that each document is sensitive."""
+    """Probability that each document is sensitive.
+
+    A head trained on fewer columns (an older feature set) reads their prefix: columns are
+    only ever appended.
+    """
     if len(feature_matrix) == 0:
         return np.zeros(0, dtype=np.float32)
+    columns = feature_matrix.shape[1]
+    if columns < model.input_dim:
+        raise ValueError(f"the model reads {model.input_dim} feature columns; got {columns}")
     model.eval()
     with torch.no_grad():
-        logits = model(torch.from_numpy(feature_matrix))
+        prefix = feature_matrix[:, : model.input_dim]
+        inputs = torch.from_numpy(np.ascontiguousarray(prefix, dtype=np.float32))
+        logits = model(inputs)
     return torch.softmax(logits, dim=1)[:, 1].numpy()
 
 
