@@ -188,3 +188,37 @@ def test_rollback_job_restores_the_previous_edge_model(tmp_path, stores):
     assert registry.status(versions[1]) is ModelStatus.ROLLED_BACK
     with pytest.raises(ValueError, match="no previous edge model"):
         edge.rollback()
+
+
+def test_run_failure_sensor_records_the_failure_without_its_message(capfd):
+    from sensors.failures import run_failure_recorder
+
+    secret_note = "patient Jeanne Dupuis, 06 12 34 56 78"
+
+    @dg.op
+    def breaks() -> None:
+        raise ValueError(f"could not parse {secret_note}")
+
+    @dg.job
+    def fragile() -> None:
+        breaks()
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = fragile.execute_in_process(instance=instance, raise_on_error=False)
+    [failure] = [
+        entry.dagster_event
+        for entry in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    ]
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_recorder",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=failure,
+    ).for_run_failure()
+
+    capfd.readouterr()
+    run_failure_recorder(context)
+
+    logged = capfd.readouterr().err
+    assert f"run {result.run_id} of job fragile failed" in logged
+    assert "Jeanne" not in logged and "56 78" not in logged
