@@ -10,12 +10,12 @@ from assets.common import (
     DAILY_PARTITIONS,
     DATA_OWNERS,
     SINGLE_RUN_BACKFILL,
+    checked_partitions,
     histogram,
     histogram_table,
     materialized,
     placement_tags,
     protect_logs,
-    run_partitions,
 )
 from assets.detection import pii_findings
 from hybrid_pipelines.distributed import detect_on_ray
@@ -175,7 +175,7 @@ def residual_pii_gate(
 ) -> dg.AssetCheckResult:
     protect_logs(context)
     store = onprem.store()
-    partitions = run_partitions(context.run.tags, DAILY_PARTITIONS) or store.partitions(ANONYMIZED)
+    partitions = checked_partitions(context, store.partitions(ANONYMIZED))
 
     scanned = 0
     residual_types: Counter[str] = Counter()

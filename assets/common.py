@@ -61,3 +61,9 @@ def materialized(
     identifiers)."""
     owner = f"asset {asset_key!r}" if asset_key else "this asset"
     return dg.MaterializeResult(asset_key=asset_key, metadata=check_metadata(owner, metadata))
+
+
+def checked_partitions(context: dg.AssetCheckExecutionContext, stored: list[str]) -> list[str]:
+    """The partitions a check covers: those of its run, or every stored one outside a
+    partitioned run."""
+    return run_partitions(context.run.tags, DAILY_PARTITIONS) or stored

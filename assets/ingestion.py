@@ -10,12 +10,12 @@ from assets.common import (
     DAILY_PARTITIONS,
     DATA_OWNERS,
     SINGLE_RUN_BACKFILL,
+    checked_partitions,
     histogram,
     histogram_table,
     materialized,
     placement_tags,
     protect_logs,
-    run_partitions,
 )
 from hybrid_pipelines.documents import read_inbox
 from hybrid_pipelines.language import detect_language
@@ -112,9 +112,7 @@ def raw_documents_expectations(
 
     protect_logs(context)
     store = onprem.store()
-    partitions = run_partitions(context.run.tags, DAILY_PARTITIONS) or store.partitions(
-        "raw_documents"
-    )
+    partitions = checked_partitions(context, store.partitions("raw_documents"))
     rows = [
         row for partition in partitions for row in store.read_records("raw_documents", partition)
     ]

@@ -15,22 +15,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from hybrid_pipelines.leak_scan import MIN_SEARCHED_CHARS, identifiers_found, values_found
+from hybrid_pipelines.leak_scan import (
+    LABELLED_DIRECT_TYPES,
+    MIN_SEARCHED_CHARS,
+    identifiers_found,
+    values_found,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 REPORT = REPO / "docs" / "privacy-scan.md"
-DIRECT_TYPES = {
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    "IP_ADDRESS",
-    "MAIL",
-    "TEL",
-    "SECU",
-}
 
 
 def labelled_values(data: Path) -> list[tuple[str, str]]:
@@ -81,7 +75,7 @@ def main() -> None:
             raise SystemExit(f"run failed:\n{completed.stdout[-3000:]}")
 
         values = labelled_values(arguments.data)
-        direct = [value for kind, value in values if kind in DIRECT_TYPES]
+        direct = [value for kind, value in values if kind in LABELLED_DIRECT_TYPES]
         cloud_identifiers = identifiers_found(home / "cloud")
         cloud_direct_values = values_found(home / "cloud", direct)
         cloud_any_values = values_found(home / "cloud", [value for _, value in values])

@@ -9,6 +9,20 @@ from pathlib import Path
 
 from hybrid_pipelines.identifiers import find_direct_identifiers
 
+# Labels of direct identifiers in the shared evaluation sets (English and French names).
+LABELLED_DIRECT_TYPES = frozenset(
+    {
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "CREDIT_CARD",
+        "IBAN_CODE",
+        "US_SSN",
+        "IP_ADDRESS",
+        "MAIL",
+        "TEL",
+        "SECU",
+    }
+)
 # Labelled values shorter than this (titles such as "Mr", a two-digit day) occur by chance
 # in any file; longer ones would only be there if the pipeline put them there.
 MIN_SEARCHED_CHARS = 5

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hybrid_pipelines.crypto import AtRestCipher
-from hybrid_pipelines.leak_scan import identifiers_found, values_found
+from hybrid_pipelines.leak_scan import LABELLED_DIRECT_TYPES, identifiers_found, values_found
 from hybrid_pipelines.stores import OnPremStore
 from tests.conftest import REPO_ROOT, write_shared_sample
 
@@ -24,17 +24,6 @@ pytestmark = pytest.mark.slow
 PER_SET = 40
 SHARED_EMAIL = "marguerite.fontaine@hopital-exemple.fr"
 SHARED_NAME = "Marguerite Fontaine"
-DIRECT_TYPES = {
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    "IP_ADDRESS",
-    "MAIL",
-    "TEL",
-    "SECU",
-}
 
 
 def guarded_environment(home: Path) -> dict[str, str]:
@@ -168,7 +157,7 @@ def test_no_direct_identifier_reaches_the_cloud_store(lineage):
 
     assert any(cloud.rglob("*.jsonl"))
     assert identifiers_found(cloud) == {}
-    assert values_found(cloud, labelled_values(lineage, DIRECT_TYPES)) == []
+    assert values_found(cloud, labelled_values(lineage, LABELLED_DIRECT_TYPES)) == []
 
 
 def test_the_dagster_home_holds_no_labelled_value(lineage):
