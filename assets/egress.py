@@ -15,6 +15,7 @@ from assets.common import (
 )
 from hybrid_pipelines.audit import EgressEntry
 from hybrid_pipelines.egress import clear_payload
+from hybrid_pipelines.identifiers import find_direct_identifiers
 from hybrid_pipelines.placement import CLOUD_ANONYMIZED
 from hybrid_pipelines.stores import records_to_jsonl
 from resources.keys import PrivacyKeys
@@ -61,12 +62,18 @@ def training_corpus(
     audit = onprem.audit()
     signer = keys.gate_signer()
 
-    crossed = 0
+    crossed, held_at_serialisation = 0, 0
     uris = []
     for partition in sorted(context.partition_keys):
         cleared = store.read_records("anonymized_documents", partition)
         held_back = store.read_records("egress_quarantine", partition)
-        records = [corpus_record(record) for record in cleared if record["split"] == "train"]
+        candidates = [corpus_record(record) for record in cleared if record["split"] == "train"]
+        records = [
+            record
+            for record in candidates
+            if not find_direct_identifiers(records_to_jsonl([record]).decode())
+        ]
+        held_at_serialisation += len(candidates) - len(records)
         payload = records_to_jsonl(records)
 
         clearance = clear_payload(signer, CORPUS, payload)
@@ -81,7 +88,7 @@ def training_corpus(
                 content_sha256=written.content_sha256,
                 size_bytes=written.size_bytes,
                 record_count=len(records),
-                held_back_count=len(held_back),
+                held_back_count=len(held_back) + len(candidates) - len(records),
                 entity_type_counts=histogram(
                     entity_type
                     for record in records
@@ -95,9 +102,17 @@ def training_corpus(
         uris.append(written.uri)
 
     context.log.info(f"{crossed} records crossed to the cloud in {len(uris)} objects")
+    if held_at_serialisation:
+        # Serialisation can join what the gate saw apart (an escaped line break between two
+        # digit runs); such records stay in anonymized_documents on-prem, counted here.
+        context.log.warning(
+            f"{held_at_serialisation} records held back on-prem by the last "
+            "scan of their serialised form"
+        )
     return materialized(
         metadata={
             "dagster/row_count": crossed,
+            "held_back_at_serialisation": held_at_serialisation,
             "objects_written": len(uris),
             "first_object_uri": uris[0] if uris else "",
             "duration_seconds": round(time.monotonic() - started, 2),

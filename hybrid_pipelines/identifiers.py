@@ -74,27 +74,37 @@ CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]){10,30}\b")
 SSN = re.compile(r"(?<!\d)\d{3}[- ]\d{2}[- ]\d{4}(?!\d)")
 NIR = re.compile(r"(?<![\dA-Z])[12378](?:[\s.\-]?[\dAB]){12}[\s.\-]?\d{2}(?!\d)")
-# Deliberately broad (any run of 9 to 15 digits, spaced out or glued to words or
+# Deliberately broad (any run of 9 digits or more, spaced out or glued to words or
 # not): the gate prefers holding back an order number to letting a phone number through.
-PHONE = re.compile(r"(?<!\d)(?:\+\s?)?(?:\(\d{1,4}\)[\s.\-]?)?\d(?:[\s.\-]{0,3}\d){5,16}(?!\d)")
+PHONE = re.compile(r"(?<!\d)(?:\+\s?)?(?:\(\d{1,4}\)[\s.\-]?)?\d(?:[\s.\-]{0,3}\d){5,}(?!\d)")
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}(?![\w:])")
 MIN_PHONE_DIGITS = 9
 MAX_PHONE_DIGITS = 15
 
+
+def _digit_run_kind(match: str) -> str | None:
+    """Runs of 9 to 15 digits are phone numbers; longer ones are held as long numbers (a
+    spaced-out social security number, an account number), never let through."""
+    digits = len(re.sub(r"\D", "", match))
+    if digits < MIN_PHONE_DIGITS:
+        return None
+    return "PHONE_NUMBER" if digits <= MAX_PHONE_DIGITS else "LONG_NUMBER"
+
+
+def _when(kind: str, validate):
+    return lambda match: kind if validate(match) else None
+
+
 CHECKS = (
-    ("EMAIL_ADDRESS", EMAIL, None),
-    ("IBAN_CODE", IBAN, iban_valid),
-    ("CREDIT_CARD", CARD, lambda match: luhn_valid(re.sub(r"\D", "", match))),
-    ("US_SSN", SSN, ssn_valid),
-    ("FR_NIR", NIR, nir_valid),
-    ("IP_ADDRESS", IPV4, ip_valid),
-    ("IP_ADDRESS", IPV6, ip_valid),
-    (
-        "PHONE_NUMBER",
-        PHONE,
-        lambda match: MIN_PHONE_DIGITS <= len(re.sub(r"\D", "", match)) <= MAX_PHONE_DIGITS,
-    ),
+    (EMAIL, lambda match: "EMAIL_ADDRESS"),
+    (IBAN, _when("IBAN_CODE", iban_valid)),
+    (CARD, _when("CREDIT_CARD", lambda match: luhn_valid(re.sub(r"\D", "", match)))),
+    (SSN, _when("US_SSN", ssn_valid)),
+    (NIR, _when("FR_NIR", nir_valid)),
+    (IPV4, _when("IP_ADDRESS", ip_valid)),
+    (IPV6, _when("IP_ADDRESS", ip_valid)),
+    (PHONE, _digit_run_kind),
 )
 
 
@@ -115,9 +125,9 @@ def find_direct_identifiers(text: str) -> list[Identifier]:
     digests are excluded."""
     masked = HEX_DIGEST.sub(_blank, PSEUDONYM_PATTERN.sub(_blank, text))
     found: list[Identifier] = []
-    for kind, pattern, validate in CHECKS:
+    for pattern, classify in CHECKS:
         for match in pattern.finditer(masked):
-            value = match.group(0)
-            if validate is None or validate(value):
+            kind = classify(match.group(0))
+            if kind is not None:
                 found.append(Identifier(match.start(), match.end(), kind))
     return found
