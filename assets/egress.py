@@ -103,8 +103,9 @@ def training_corpus(
 
     context.log.info(f"{crossed} records crossed to the cloud in {len(uris)} objects")
     if held_at_serialisation:
-        # Serialisation can join what the gate saw apart (an escaped line break between two
-        # digit runs); such records stay in anonymized_documents on-prem, counted here.
+        # Serialisation changes separators (a line break becomes the two characters \n), so
+        # a record can read differently to the last scan than to the gate; such records stay
+        # in anonymized_documents on-prem, counted here.
         context.log.warning(
             f"{held_at_serialisation} records held back on-prem by the last "
             "scan of their serialised form"
