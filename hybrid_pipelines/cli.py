@@ -210,9 +210,15 @@ def show_audit(home: Path, as_json: bool) -> int:
 
 
 def start_ui(home: Path, port: int) -> int:
-    prepare_home(home)
-    import subprocess
+    """Become `dagster dev` on 127.0.0.1 (exec, not a child process).
 
+    A child would be orphaned, webserver and code servers with it, when a supervisor sends
+    SIGTERM to this process only. dagster dev maps SIGTERM to the SIGINT handler, so SIGINT
+    goes back to its default first: launched from a non-interactive shell's background job it
+    is inherited as ignored, and then SIGTERM would be ignored too."""
+    import signal
+
+    prepare_home(home)
     workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
     command = [
         str(Path(sys.executable).parent / "dagster"),
@@ -224,7 +230,10 @@ def start_ui(home: Path, port: int) -> int:
         "-p",
         str(port),
     ]
-    return subprocess.call(command, env=os.environ.copy())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.execve(command[0], command, os.environ.copy())
 
 
 def preflight(home: Path) -> int:
