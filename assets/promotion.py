@@ -66,6 +66,20 @@ def promotion(
     registry = ModelRegistry(cloud.store())
     edge_models = EdgeModels(store)
 
+    status = registry.status(config.version)
+    if status is not ModelStatus.CANDIDATE:
+        # A daemon and `hybrid-pipelines run` keep separate sensor cursors, and a run can be
+        # retried: a version is decided once, whoever asks again.
+        context.log.info(f"{config.version} was already decided ({status}); nothing to do")
+        yield materialized(
+            asset_key=EVALUATION,
+            metadata={
+                "candidate_version": config.version,
+                "decision": f"already {status.value if status else 'unknown'}",
+            },
+        )
+        return
+
     candidate = registry.load(config.version)
     eval_records = evaluation_set(store)
     matrix = routing_model.features(

@@ -222,3 +222,62 @@ def test_run_failure_sensor_records_the_failure_without_its_message(capfd):
     logged = capfd.readouterr().err
     assert f"run {result.run_id} of job fragile failed" in logged
     assert "Jeanne" not in logged and "56 78" not in logged
+
+
+@pytest.mark.slow
+def test_a_candidate_is_decided_once_even_when_asked_twice(tmp_path, stores):
+    from assets.promotion import promotion
+    from hybrid_pipelines.egress import split_of
+
+    cloud, onprem = stores
+    holdout = []
+    for number in range(400):
+        doc_id = f"doc-{number}"
+        if split_of(doc_id) == "holdout":
+            sensitive = number % 2 == 0
+            holdout.append(
+                {
+                    "doc_id": doc_id,
+                    "split": "holdout",
+                    "label": sensitive,
+                    "language": "en",
+                    "text": f"Call <PERSON_0123456789> at <PHONE_NUMBER_0123456789> ({number})"
+                    if sensitive
+                    else f"The canteen menu for week {number} is online.",
+                    "entity_type_counts": {"PERSON": 1, "PHONE_NUMBER": 1} if sensitive else {},
+                }
+            )
+    onprem.write_records("anonymized_documents", "2025-01-01", holdout)
+    features = routing_model.features(
+        [item["text"] for item in holdout], [item["entity_type_counts"] for item in holdout]
+    )
+    trained = routing_model.train_head(features, [int(item["label"]) for item in holdout])
+    version = ModelRegistry(cloud).register(routing_model.serialise(trained.model), card())
+    key_file = tmp_path / "at_rest.key"
+    key_file.write_bytes(AT_REST_KEY)
+    resources = {
+        "onprem": OnPremStoreResource(
+            root=str(tmp_path / "onprem"), at_rest_key_ref=f"file:{key_file}"
+        ),
+        "cloud": CloudStoreResource(kind="dir", root=str(tmp_path / "cloud")),
+    }
+    run_config = {"ops": {"promotion": {"config": {"version": version}}}}
+
+    first = dg.materialize([promotion], resources=resources, run_config=run_config)
+    second = dg.materialize([promotion], resources=resources, run_config=run_config)
+
+    def decision(result) -> str:
+        [event] = [
+            item
+            for item in result.get_asset_materialization_events()
+            if item.asset_key == dg.AssetKey("candidate_evaluation")
+        ]
+        return event.materialization.metadata["decision"].value
+
+    assert decision(first) == "promoted"
+    assert decision(second) == "already promoted"
+    assert [item["version"] for item in EdgeModels(onprem).history()] == [version]
+    assert [event["status"] for event in ModelRegistry(cloud).status_history(version)] == [
+        "candidate",
+        "promoted",
+    ]

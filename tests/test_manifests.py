@@ -816,11 +816,12 @@ def test_dagster_yaml_matches_instance_schema(dagster_home: Path) -> None:
 def test_dagster_yaml_builds_a_local_instance(dagster_home: Path) -> None:
     from dagster import DagsterInstance
     from dagster._core.launcher import DefaultRunLauncher
-    from dagster._core.run_coordinator import DefaultRunCoordinator
+    from dagster._core.run_coordinator import QueuedRunCoordinator
     from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
 
     with DagsterInstance.from_config(str(dagster_home)) as instance:
-        assert isinstance(instance.run_coordinator, DefaultRunCoordinator)
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 2
         assert isinstance(instance.run_launcher, DefaultRunLauncher)
         assert isinstance(instance.compute_log_manager, LocalComputeLogManager)
         assert instance.telemetry_enabled is False
