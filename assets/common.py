@@ -27,8 +27,11 @@ def histogram(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(Counter(values).items()))
 
 
-def histogram_table(counts: Mapping[str, int], label: str) -> dg.TableMetadataValue:
-    """A two-column table the UI renders readably; labels are types or reasons, never values."""
+def histogram_table(counts: Mapping[str, int], label: str) -> dg.MetadataValue:
+    """A two-column table the UI renders readably; labels are types or reasons, never values.
+    An empty histogram reads "none" rather than an empty table."""
+    if not counts:
+        return dg.MetadataValue.text("none")
     return dg.MetadataValue.table(
         records=[dg.TableRecord({label: key, "count": count}) for key, count in counts.items()],
         schema=dg.TableSchema(

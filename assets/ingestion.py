@@ -86,7 +86,7 @@ def raw_documents(
             "dagster/row_count": len(documents),
             "quarantined_records": len(quarantined),
             "quarantine_reasons": histogram_table(
-                histogram(record.reason.split(" (")[0].split(";")[0] for record in quarantined),
+                histogram(record.kind for record in quarantined),
                 "reason",
             ),
             "languages": histogram_table(histogram(doc.language for doc in documents), "language"),

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -54,6 +55,11 @@ class QuarantinedRecord:
 
     def as_record(self) -> dict:
         return asdict(self)
+
+    @property
+    def kind(self) -> str:
+        """The reason without its particulars (column, offset, hint), for counting."""
+        return re.split(r" at column| \(|;|:", self.reason, maxsplit=1)[0].strip()
 
 
 def document_id(text: str) -> str:

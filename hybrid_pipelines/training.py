@@ -145,7 +145,8 @@ def main() -> None:
                 "train_f1": report["metrics"]["train"]["f1"],
                 "validation_f1": report["metrics"]["validation"].get("f1", 0.0),
                 "validation_accuracy": report["metrics"]["validation"].get("accuracy", 0.0),
-                "loss_curve": {"raw_value": {"loss": report["loss_curve"]}, "type": "json"},
+                "final_loss": report["loss_curve"][-1],
+                "epochs": len(report["loss_curve"]),
                 "loss_curve_chart": {
                     "raw_value": sparkline(report["loss_curve"], "Training loss per epoch"),
                     "type": "md",

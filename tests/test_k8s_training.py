@@ -360,7 +360,8 @@ def test_launcher_runs_the_entry_point_through_pipes_k8s_client(
     metadata = result.asset_materializations_for_node("sensitivity_model_candidate")[0].metadata
     version = metadata["model_version"].value
     assert metadata["corpus_records"].value == 20
-    assert len(metadata["loss_curve"].value["loss"]) == 20
+    assert metadata["epochs"].value == 20
+    assert len(metadata["loss_curve_chart"].value.split("```")[1].strip()) == 20
     registry = ModelRegistry(CloudStore(DirectoryBackend(cloud_root)))
     assert registry.versions() == [version]
     assert registry.status(version) is ModelStatus.CANDIDATE

@@ -679,7 +679,8 @@ def test_training_entry_point_through_pipes_against_the_bucket(
     assert metadata["corpus_records"].value == 24
     assert 0.0 <= metadata["train_f1"].value <= 1.0
     assert 0.0 <= metadata["validation_f1"].value <= 1.0
-    assert len(metadata["loss_curve"].value["loss"]) == 25
+    assert metadata["epochs"].value == 25
+    assert len(metadata["loss_curve_chart"].value.split("```")[1].strip()) == 25
     assert metadata["registry_uri"].value.startswith(f"s3://{bucket}/{prefix}/registry/")
 
     registry = ModelRegistry(cloud)
