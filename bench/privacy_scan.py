@@ -11,8 +11,10 @@ import csv
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from hybrid_pipelines.leak_scan import (
@@ -44,6 +46,11 @@ def labelled_values(data: Path) -> list[tuple[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--show",
+        action="store_true",
+        help="print the values found to stderr (labelled test data only)",
+    )
     arguments = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -82,6 +89,19 @@ def main() -> None:
         dagster_values = values_found(home / "dagster", [value for _, value in values])
         summary = completed.stdout[completed.stdout.rfind("summary") :].strip()
 
+    kind_of: dict[str, set[str]] = {}
+    for kind, value in values:
+        kind_of.setdefault(value.strip(), set()).add(kind)
+
+    def types_of(found: list[str]) -> str:
+        counts = Counter(kind for value in found for kind in sorted(kind_of.get(value, ())))
+        return ", ".join(f"{kind} {count}" for kind, count in counts.most_common()) or "-"
+
+    if arguments.show:
+        for where, found in (("cloud direct", cloud_direct_values), ("dagster", dagster_values)):
+            for value in found:
+                sys.stderr.write(f"{where}: {sorted(kind_of.get(value, ()))} {value!r}\n")
+
     searched = len(
         {value.strip() for _, value in values if len(value.strip()) >= MIN_SEARCHED_CHARS}
     )
@@ -99,6 +119,9 @@ Produced by `.venv/bin/python bench/privacy_scan.py` on {time.strftime("%Y-%m-%d
 | cloud store | labelled direct-identifier values, verbatim | {len(cloud_direct_values)} |
 | Dagster home (event log, runs, compute logs) | labelled values, verbatim | {len(dagster_values)} |
 | cloud store | labelled values of any type (names, places, dates) | {len(cloud_any_values)} |
+
+Labelled types of what was found: cloud direct values: {types_of(cloud_direct_values)};
+Dagster home: {types_of(dagster_values)}; cloud, any type: {types_of(cloud_any_values)}.
 
 The strict patterns cover e-mail, phone, card (Luhn), IBAN (mod-97), SSN, NIR (key) and IP.
 The last row is what the detector missed and the gate, which is strict for direct

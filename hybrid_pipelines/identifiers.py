@@ -74,20 +74,26 @@ CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]){10,30}\b")
 SSN = re.compile(r"(?<!\d)\d{3}[- ]\d{2}[- ]\d{4}(?!\d)")
 NIR = re.compile(r"(?<![\dA-Z])[12378](?:[\s.\-]?[\dAB]){12}[\s.\-]?\d{2}(?!\d)")
-# Deliberately broad (any run of 9 digits or more, spaced out or glued to words or
+# Deliberately broad (any run of 8 digits or more, spaced out or glued to words or
 # not): the gate prefers holding back an order number to letting a phone number through.
 PHONE = re.compile(r"(?<!\d)(?:\+\s?)?(?:\(\d{1,4}\)[\s.\-]?)?\d(?:[\s.\-]{0,3}\d){5,}(?!\d)")
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}(?![\w:])")
-MIN_PHONE_DIGITS = 9
+MIN_PHONE_DIGITS = 8
 MAX_PHONE_DIGITS = 15
 
 
+# Calendar dates written with dashes or dots have 8 digits, like the shortest phone numbers.
+DATE_SHAPED = re.compile(r"\d{4}[-.]\d{2}[-.]\d{2}|\d{2}[-.]\d{2}[-.]\d{4}")
+
+
 def _digit_run_kind(match: str) -> str | None:
-    """Runs of 9 to 15 digits are phone numbers; longer ones are held as long numbers (a
-    spaced-out social security number, an account number), never let through."""
+    """Runs of 8 to 15 digits are phone numbers (dates excepted); longer ones are held as
+    long numbers (a spaced-out social security number, an account number), never let
+    through."""
     digits = len(re.sub(r"\D", "", match))
-    if digits < MIN_PHONE_DIGITS:
+    shape = match.strip()
+    if digits < MIN_PHONE_DIGITS or DATE_SHAPED.fullmatch(shape) or IPV4.fullmatch(shape):
         return None
     return "PHONE_NUMBER" if digits <= MAX_PHONE_DIGITS else "LONG_NUMBER"
 
@@ -111,7 +117,9 @@ CHECKS = (
 # Content hashes (16+ lowercase hex digits) and UUIDs such as run ids are ours, not
 # personal data; without this, a run id like 9c20b6ae-7043-4505-... reads as a phone number.
 HEX_DIGEST = re.compile(
-    r"\b(?:[0-9a-f]{16,64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b",
+    r"\b(?:[0-9a-f]{16,64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    # Registry stamps and versions: 20261204t153843m679z, v20261204t153843m679z-2d711642.
+    r"|v?\d{8}t\d{6}m\d{3}z(?:-[0-9a-f]{8})?)\b",
     re.IGNORECASE,
 )
 

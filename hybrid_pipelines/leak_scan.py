@@ -3,6 +3,7 @@
 Used after a run to prove what the cloud store and the Dagster home do not hold.
 """
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,11 +33,22 @@ def _blobs(root: Path) -> list[bytes]:
     return [path.read_bytes() for path in root.rglob("*") if path.is_file()]
 
 
+def _occurs(value: str, blob: bytes) -> bool:
+    """The value as a whole token: 'signe' in 'assigned' or '93000' inside an epoch
+    timestamp are coincidences, not leaks."""
+    encoded = value.encode()
+    if encoded not in blob:
+        return False
+    pattern = rb"(?<![A-Za-z0-9])" + re.escape(encoded) + rb"(?![A-Za-z0-9])"
+    return re.search(pattern, blob) is not None
+
+
 def values_found(root: Path, values: Iterable[str]) -> list[str]:
-    """The labelled values (of searchable length) that occur in any file under root."""
+    """The labelled values (of searchable length) that occur as whole tokens in any file
+    under root."""
     blobs = _blobs(root)
     searched = {value.strip() for value in values if len(value.strip()) >= MIN_SEARCHED_CHARS}
-    return sorted(value for value in searched if any(value.encode() in blob for blob in blobs))
+    return sorted(value for value in searched if any(_occurs(value, blob) for blob in blobs))
 
 
 def identifiers_found(root: Path) -> Counter[str]:

@@ -129,7 +129,8 @@ def test_gate_holds_back_residual_identifiers_and_clears_pseudonyms(signer):
     ("text", "kinds"),
     [
         ("ssn 078-05-1120", {"US_SSN", "PHONE_NUMBER"}),
-        ("NIR 2 84 05 2A 004 001 21", set()),
+        ("NIR 2 84 05 2A 004 001 21", {"PHONE_NUMBER"}),
+        ("on 2019-01-02 and 12.03.2019", set()),
         ("NIR 1 85 05 78 006 084 91", {"FR_NIR", "PHONE_NUMBER"}),
         ("visa 4111 1111 1111 1111", {"CREDIT_CARD", "LONG_NUMBER"}),
         ("not a card 4111 1111 1111 1112", {"LONG_NUMBER"}),
