@@ -59,6 +59,62 @@ class _DetectionWorker:
         ]
 
 
+class DetectionPool:
+    """Ray actors that each hold a loaded detector, reused for every call in a Ray session.
+
+    Creating the actors costs a process start and a model load each; within one run the
+    detection stage and the egress gate's second scan share them.
+    """
+
+    def __init__(
+        self, supported_languages: Sequence[str], score_threshold: float, workers: int
+    ) -> None:
+        actor = ray.remote(num_cpus=1)(_DetectionWorker)
+        self.actors = [
+            actor.remote(tuple(supported_languages), score_threshold)
+            for _ in range(max(1, workers))
+        ]
+        self.session = _ray_session()
+
+    def detect(
+        self, texts: Sequence[str], languages: Sequence[str], batch_size: int = 64
+    ) -> list[list[dict]]:
+        """Findings for each text; input order is kept."""
+        from ray.util import ActorPool
+
+        if not texts:
+            return []
+        pool = ActorPool(self.actors)
+        batches = pool.map(
+            lambda worker, span: worker.detect.remote(
+                texts[span[0] : span[1]], languages[span[0] : span[1]]
+            ),
+            _chunks(texts, batch_size),
+        )
+        return [findings for batch in batches for findings in batch]
+
+
+_pools: dict[tuple, DetectionPool] = {}
+
+
+def _ray_session() -> tuple[str, str]:
+    """Identifies one connection to one Ray cluster: job ids restart at 01 on a new local
+    cluster, so the node id is part of it."""
+    context = ray.get_runtime_context()
+    return context.get_node_id(), context.get_job_id()
+
+
+def detection_pool(
+    supported_languages: Sequence[str], score_threshold: float, workers: int
+) -> DetectionPool:
+    """The pool of this configuration in the current Ray session, created on first use."""
+    key = (tuple(supported_languages), score_threshold, workers)
+    pool = _pools.get(key)
+    if pool is None or pool.session != _ray_session():
+        pool = _pools[key] = DetectionPool(supported_languages, score_threshold, workers)
+    return pool
+
+
 def detect_on_ray(
     texts: Sequence[str],
     languages: Sequence[str],
@@ -68,26 +124,11 @@ def detect_on_ray(
     workers: int,
     batch_size: int = 64,
 ) -> list[list[dict]]:
-    """Findings for each text, computed by a pool of Ray actors; input order is kept."""
-    from ray.util import ActorPool
-
+    """Findings for each text, computed by the session's pool of Ray actors."""
     if not texts:
         return []
-
-    spans = _chunks(texts, batch_size)
-    worker_count = max(1, min(workers, len(spans)))
-    actor = ray.remote(num_cpus=1)(_DetectionWorker)
-    pool = ActorPool(
-        [actor.remote(tuple(supported_languages), score_threshold) for _ in range(worker_count)]
-    )
-
-    batches = pool.map(
-        lambda worker, span: worker.detect.remote(
-            texts[span[0] : span[1]], languages[span[0] : span[1]]
-        ),
-        spans,
-    )
-    return [findings for batch in batches for findings in batch]
+    pool = detection_pool(supported_languages, score_threshold, workers)
+    return pool.detect(texts, languages, batch_size)
 
 
 def _route_chunk(weights: bytes, texts: Sequence[str], counts: Sequence[dict]) -> list[float]:

@@ -93,10 +93,19 @@ class PiiDetector:
         self.score_threshold = score_threshold
         self.batch_size = batch_size
         self.enhanced = enhanced
+        self._analyzers: dict[str, object] = {}
 
     @cached_property
     def analyzer(self):
+        """One engine for every configured language (loads all their models)."""
         return build_analyzer(self.languages, with_custom=self.enhanced)
+
+    def analyzer_for(self, language: str):
+        """The engine of one language, built on first use: a worker that only sees English
+        never loads the French model."""
+        if language not in self._analyzers:
+            self._analyzers[language] = build_analyzer([language], with_custom=self.enhanced)
+        return self._analyzers[language]
 
     def detect(self, text: str, language: str) -> list[Finding]:
         return self.detect_batch([text], [language])[0]
@@ -108,7 +117,6 @@ class PiiDetector:
         if len(texts) != len(languages):
             raise ValueError(f"{len(texts)} texts but {len(languages)} languages")
 
-        batch_engine = BatchAnalyzerEngine(analyzer_engine=self.analyzer)
         results: list[list[Finding]] = [[] for _ in texts]
         fallback = self.languages[0]
 
@@ -118,6 +126,7 @@ class PiiDetector:
             positions_by_language.setdefault(chosen, []).append(position)
 
         for language, positions in positions_by_language.items():
+            batch_engine = BatchAnalyzerEngine(analyzer_engine=self.analyzer_for(language))
             analyzed = batch_engine.analyze_iterator(
                 [texts[position] for position in positions],
                 language=language,
