@@ -298,7 +298,10 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("keygen", help="print fresh keys for the three secrets")
 
-    arguments = parser.parse_args(argv)
+    # `evaluate` forwards its options to the evaluation module, which owns them.
+    arguments, forwarded = parser.parse_known_args(argv)
+    if forwarded and arguments.command != "evaluate":
+        parser.error(f"unrecognized arguments: {' '.join(forwarded)}")
     logging.basicConfig(level=logging.WARNING)
 
     if arguments.command == "run":
@@ -311,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "evaluate":
         from hybrid_pipelines import evaluation
 
-        return evaluation.main(arguments.rest)
+        return evaluation.main([*forwarded, *arguments.rest])
     if arguments.command == "audit":
         return show_audit(arguments.home, arguments.json)
     if arguments.command == "preflight":
