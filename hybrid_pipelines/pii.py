@@ -247,9 +247,59 @@ def refine_findings(text: str, language: str, recognizer_results: Sequence) -> l
         from_ner = metadata.get("recognizer_name") in NER_RECOGNIZERS
         if from_ner and not _plausible_ner(text, language, item.start, item.end, item.entity_type):
             continue
-        findings.append(Finding(item.start, item.end, item.entity_type, item.score))
+        finding = Finding(item.start, item.end, item.entity_type, item.score)
+        if language == "fr" and item.entity_type in NER_NAME_TYPES:
+            findings.extend(_french_name_parts(text, finding))
+        else:
+            findings.append(finding)
 
     return resolve_overlaps(findings, merge=True)
+
+
+# Name-type spans are cut at line breaks, list separators and glued titles ("M.DUPONT").
+NAME_SEPARATOR = re.compile(
+    r"\n|\r|\t|\s[–—|¦/]\s|[¦|;:()\[\]\"“”«»]"
+    r"|(?:(?<=\bMme)|(?<=\bMlle)|(?<=\bDr)|(?<=\bPr)|(?<=\bMr)|(?<=\bM))\.(?=[A-ZÀ-Þ][A-Za-zÀ-ÿ]{2})"
+)
+NAME_TOKEN = re.compile(r"[^\s,]+")
+TRIMMED_TYPES = frozenset({"PERSON", "LOCATION"})
+
+
+def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
+    """A French name-type span without titles, roles and clinical words at its edges.
+
+    The span is cut at line breaks and separators; each part loses the non-name words at
+    its start and end (persons and places) and is dropped when no name-like word is left.
+    """
+    from hybrid_pipelines.recognizers import FRENCH_FOLD, FRENCH_NOT_NAME_WORDS
+
+    parts = []
+    cursor = finding.start
+    for separator in NAME_SEPARATOR.finditer(text, finding.start, finding.end):
+        parts.append((cursor, separator.start()))
+        cursor = separator.end()
+    parts.append((cursor, finding.end))
+
+    kept = []
+    for part_start, part_end in parts:
+        tokens = [
+            (match.start(), match.end(), match.group().strip(".’'-").lower().translate(FRENCH_FOLD))
+            for match in NAME_TOKEN.finditer(text, part_start, part_end)
+        ]
+        tokens = [token for token in tokens if token[2]]
+        names = [token for token in tokens if token[2] not in FRENCH_NOT_NAME_WORDS]
+        if not names or sum(len(token[2]) for token in names) < 2:
+            continue
+        if finding.entity_type in TRIMMED_TYPES:
+            while tokens and tokens[0][2] in FRENCH_NOT_NAME_WORDS:
+                tokens.pop(0)
+            while tokens and tokens[-1][2] in FRENCH_NOT_NAME_WORDS:
+                tokens.pop()
+            part_start, part_end = tokens[0][0], tokens[-1][1]
+            while part_end > part_start and text[part_end - 1] in ",;:-–'’":
+                part_end -= 1
+        kept.append(Finding(part_start, part_end, finding.entity_type, finding.score))
+    return kept
 
 
 def _plausible_ner(text: str, language: str, start: int, end: int, entity_type: str) -> bool:

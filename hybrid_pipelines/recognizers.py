@@ -35,6 +35,12 @@ class Rule:
     context: re.Pattern | None = None
     context_required: bool = False
     context_score: float = 0.85
+    isolated: bool = False
+
+
+# A value inside a row of number groups ("13:42 93 2930 293 39 102 ...") is a table cell.
+DIGIT_BEFORE = re.compile(r"(?<![\w/.:-])\d{2,}[ \t]{1,3}$")
+DIGIT_AFTER = re.compile(r"[ \t]{1,3}\d{2,}(?![\w/.:-])")
 
 
 class RuleRecognizer(EntityRecognizer):
@@ -63,6 +69,11 @@ class RuleRecognizer(EntityRecognizer):
                 if start < 0 or start == end:
                     continue
                 value = text[start:end]
+                if rule.isolated and (
+                    DIGIT_BEFORE.search(text[max(0, start - 24) : start])
+                    or DIGIT_AFTER.match(text, end)
+                ):
+                    continue
                 if rule.validator is not None and not rule.validator(value):
                     continue
                 score = rule.score
@@ -297,11 +308,13 @@ def common_rules() -> list[Rule]:
         Rule(
             "PHONE_NUMBER",
             _compile(
-                r"(?<![\d+/.:-])(?:\(\d{1,4}\)[\s.-]?|\d{1,4}[\s.-])\d{2,5}(?:[\s.-]\d{2,5}){0,3}"
+                r"(?<![\d+/.:-])(?:\(\d{1,4}\)[ \t.-]?|\d{1,4}[ \t.-])\d{2,5}"
+                r"(?:[ \t.-]\d{2,5}){0,4}"
                 r"(?:\s?(?:x|ext\.?)\s?\d{1,6})?(?![\d/:]|[.-]\d)"
             ),
             0.55,
             validator=phone_shaped,
+            isolated=True,
             context=_compile(
                 r"(?:phone|call|mobile|cell|tel|fax|office|contact|reach|number|dial|text|"
                 r"whatsapp|sms|téléphone|joignable|portable|numéro)\W{0,5}(?:\w+\W+){0,4}$",
@@ -535,8 +548,98 @@ def english_rules() -> list[Rule]:
             0.75,
             validator=lambda value: len(digits_of(value)) >= 6,
         ),
-        # Speaker labels in a dialogue: 'Jill: "I am ...'.
-        Rule("PERSON", _compile(rf"^[>\s]*({CAP_WORD})\s?:\s?\\?[\"“]", M), 0.7, group=1),
+        # Speaker labels in a dialogue, any case: 'Jill: "I am ...', 'carol:"i'm'.
+        Rule(
+            "PERSON",
+            _compile(r"^[>\s]*([^\W\d_][\w'’-]+)\s?:\s?\\?[\"“]", M),
+            0.7,
+            group=1,
+            validator=_not_english_word,
+        ),
+        # A title and the name after it, any case; the title is part of the span (PREFIX).
+        Rule(
+            "PERSON",
+            _compile(rf"\b(?:[Mm]rs?|[Mm]s|[Mm]x|[Dd]r|[Pp]rof|MR|MRS|MS|DR)\.?[ \t]+{LOOSE_NAME}"),
+            0.75,
+            validator=lambda value: _not_english_word(value.split(None, 1)[-1]),
+        ),
+        # Possessive before a family or ownership word: "Jane's daughter", "kian's address".
+        Rule(
+            "PERSON",
+            _compile(
+                r"(?<![\w'’])(?<!\bmy )(?<!\bour )(?<!\bhis )(?<!\bher )(?<!\bthe )(?<!\byour )"
+                r"(?<!\btheir )([^\W\d_][\w-]+)(?:'|’|\\')s\s(?:address|daughter|son|mother|"
+                r"father|mom|mum|dad|wife|husband|brother|sister|friend|boyfriend|girlfriend|"
+                r"partner|account|phone|number|e-?mail|birthday|house|home|car|parents|uncle|"
+                r"aunt|cousin|niece|nephew|grandmother|grandfather|grandma|grandpa|baby|child|"
+                r"kids|children|fianc[ée]e?|boss|assistant|colleague)\b",
+                IGNORE,
+            ),
+            0.65,
+            group=1,
+            validator=_not_english_word,
+        ),
+        # Names after strong cues, any case: "starring morrow", "directed by x y".
+        Rule(
+            "PERSON",
+            _compile(
+                rf"\b(?:starring|co-starring|directed by|written by|produced by|performed by|"
+                rf"composed by|sung by|everyone calls me|shouted at|add|correct it to|"
+                rf"it's under|under the name(?: of)?|your name\?)\s+({LOOSE_NAME})"
+                rf"(?=\s+as\b|\s*[,.!?;:)\n\"]|\s*$)",
+                IGNORE | M,
+            ),
+            0.6,
+            group=1,
+            validator=_not_english_word,
+        ),
+        # Companies by their legal suffix: "Logixdata LLC", "frost llc", "3 Round Stones Inc".
+        Rule(
+            "ORGANIZATION",
+            _compile(
+                r"\b(?:(?!(?:and|or|in|at|for|is|was|from|the|a|an|which|became|they|have|has|"
+                r"meet|of|to|by|with|version|recorded|later|city|home)\b)[^\W_][\w&'’-]*[ \t])"
+                r"{1,4}(?:Inc|LLC|L\.L\.C|Ltd|Limited|GmbH|SA|SAS|SARL|SpA|S\.p\.A|BV|NV|Oy|PLC|"
+                r"LLP|Corp|Corporation)\b\.?",
+                IGNORE,
+            ),
+            0.6,
+            validator=_company_name,
+        ),
+        # Organisations after employment cues: "spent a year at X", "later became X".
+        Rule(
+            "ORGANIZATION",
+            _compile(
+                rf"\b(?:a year at|years at|worked at|works at|working at|worked for|works for|"
+                rf"working for|employed (?:at|by)|joined|later became|recorded for|intern(?:ed)? "
+                rf"at)\s+({LOOSE_NAME})",
+                IGNORE,
+            ),
+            0.6,
+            group=1,
+            validator=_not_english_word,
+        ),
+        Rule(
+            "ORGANIZATION",
+            _compile(rf"\b[Tt]he\s({LOOSE_NAME})\s(?:office|headquarters|HQ)\s(?:is|was|are)\b"),
+            0.6,
+            group=1,
+            validator=_not_english_word,
+        ),
+        # Short numbers with a calling cue: "You can call 33 93 31", "answering at 96 237271".
+        Rule(
+            "PHONE_NUMBER",
+            _compile(r"(?<![\d+])\d{2,6}(?:[ .-]\d{2,8}){0,3}(?![\d/:]|[.,]\d)"),
+            0.3,
+            validator=lambda value: 5 <= len(digits_of(value)) <= 15,
+            context=_compile(
+                r"(?:call|phone|reach|dial|ring|text|answering|number|tel|mobile|cell)"
+                r"(?:\s(?:me|us|him|her|them|at|on|is|was|under))*\W{0,3}$",
+                IGNORE,
+            ),
+            context_required=True,
+            context_score=0.75,
+        ),
         Rule(
             "TITLE",
             _compile(
@@ -577,7 +680,8 @@ LOOSE_NAME = (
     r"when|what|there|this|that|my|your|our|their|his|her)\b)"
     r"[^\W\d_][\w'’-]+(?:\s(?!(?:and|or|but|from|in|at|on|to|is|was|for|who|with|please|"
     r"i|the|a|fan|concert|version|this|that|last|next|since|because|when|where|it|"
-    r"they|we|he|she|you|are|were|has|had|have|will|would|can|could|so|as|by|of)\b)"
+    r"they|we|he|she|you|are|were|has|had|have|will|would|can|could|so|as|by|of|became|"
+    r"become|becomes|office|invested)\b)"
     r"[^\W\d_][\w'’-]+){0,2}"
 )
 ENGLISH_WORDS = frozenset(
@@ -726,15 +830,15 @@ CLINICAL_TITLES = r"Dr|Drs|Docteur|Pr|Professeur|Prof|M|Mr|Mme|Mlle|Monsieur|Mad
 
 
 def french_rules() -> list[Rule]:
-    digit_gap = r"[\s.\-]{0,2}"
+    digit_gap = r"(?:[ \t.\-]{0,2}|[ \t][.\-][ \t])"
     return [
         # French phone numbers in any grouping, O typed for 0 included: 01.42.21.32.74,
         # 01 0192 4830, 0618382522, +33 (0)6 12 34 56 78, (33) 1 20 49 98 13.
         Rule(
             "PHONE_NUMBER",
             _compile(
-                rf"(?<![\d+])(?:(?:\+|00)\s?33\s?(?:\(0\)\s?)?|\(33\)\s?|[0O])[1-9]"
-                rf"(?:{digit_gap}[\dO]){{8}}(?!\s?\d)"
+                rf"(?<![\d+])(?:(?:\+|00)\s?33\s?(?:\(0\)\s?)?|\(33\)\s?|[0O]{digit_gap})[1-9]"
+                rf"(?:{digit_gap}[\dO]){{8}}(?![ \t]?\d)"
             ),
             0.8,
             validator=lambda value: not DATE_SHAPE.fullmatch(value),
@@ -754,15 +858,19 @@ def french_rules() -> list[Rule]:
         # NIR, plain or with any spacing; the key is checked when present.
         Rule(
             "FR_NIR",
-            _compile(r"(?<![\d])[12378](?:[\s.]?[\dAB]){12}(?:[\s.]?\d[\s.]?\d)?(?![\d])"),
+            _compile(r"(?<![\d])[12378](?:[ \t.]?[\dAB]){12}(?:[ \t.]?\d[ \t.]?\d)?(?!\d|[/.-]\d)"),
             0.75,
             validator=nir_valid,
+            isolated=True,
         ),
         Rule(
             "FR_NIR",
-            _compile(r"(?<![\d])[12](?:\s{0,2}[\dAB]){12}(?:\s{0,2}\d\s{0,2}\d)?(?![\d])"),
+            _compile(
+                r"(?<![\d])[12](?:[ \t]{0,2}[\dAB]){12}(?:[ \t]{0,2}\d[ \t]{0,2}\d)?(?!\d|[/.-]\d)"
+            ),
             0.4,
             validator=nir_shaped,
+            isolated=True,
             context=_compile(
                 r"(?:s[ée]curit[ée] sociale|\bNIR\b|\bNSS\b|assur[ée]|identification|"
                 r"assurance maladie|immatriculation|ans|sécu|secu)\W*(?:\w+\W+){0,3}$",
@@ -930,6 +1038,35 @@ def french_rules() -> list[Rule]:
 
 def _not_english_word(value: str) -> bool:
     return value.split()[0].lower() not in ENGLISH_WORDS
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+COMPANY_SUFFIXES = _word_set(
+    "inc llc l.l.c ltd limited gmbh sa sas sarl spa s.p.a bv nv oy plc llp corp corporation"
+)
+
+
+def _company_name(value: str) -> bool:
+    """At least one word before the suffix that is not a common English word."""
+    words = [word.strip(".,'’").lower() for word in value.split()]
+    body = [word for word in words[:-1] if word not in COMPANY_SUFFIXES]
+    return (
+        bool(body)
+        and any(word not in ENGLISH_WORDS for word in body)
+        and body[0]
+        not in {
+            "a",
+            "the",
+            "our",
+            "my",
+            "your",
+            "this",
+            "that",
+        }
+    )
 
 
 def _plausible_numeric_date(value: str) -> bool:
@@ -1220,3 +1357,59 @@ def custom_recognizers(language: str) -> list[EntityRecognizer]:
         rules += french_rules()
     logger.debug("%d rules for language %s", len(rules), language)
     return [RuleRecognizer(rules, language=language, name=f"HybridRules_{language}")]
+
+
+# ---------------------------------------------------------------- French non-name vocabulary
+
+# Words that are never a person's or a place's name in a French clinical note: titles and
+# roles, document and form labels, departments, common clinical nouns, lab and drug-form
+# abbreviations. Compared lower case without accents. Written from general knowledge of
+# French hospital documents, not taken from any labelled set.
+FRENCH_NOT_NAME_WORDS = _word_set(
+    """
+    monsieur madame mademoiselle messieurs mesdames docteur docteurs professeur professeurs
+    dr drs pr prof mme mmes mlle mr me interne internes externe externes patient patients
+    patiente patientes malade pour par chez avec sans contactez contacter contact contacts
+    cher chere chers confrere consoeur confreres collegue collegues ne nee nes nees
+    rendez rendez-vous rdv prelever prelevement mention adresse adresses tel telephone
+    portable mobile fax faxer mail email e-mail courriel standard accueil secretariat
+    secretaire service services equipe equipes unite unites pole departement dmu ufr
+    consultant consultante consultants chef chefs assistant assistante assistants juniors
+    senior seniors cadre cadres sante infirmier infirmiere infirmiers ide aide soignant
+    soignante medecin medecins referent referente traitant traitante gynecologue cardiologue
+    neurologue pneumologue radiologue anesthesiste chirurgien chirurgienne psychiatre
+    psychologue pediatre kinesitherapeute kine dieteticien dieteticienne dietetique
+    pharmacien pharmacienne sage-femme biologiste urgentiste geriatre oncologue
+    dermatologue rhumatologue nephrologue endocrinologue ophtalmologue orthopediste
+    neuro cardio pneumo gastro onco uro derma rhumato pedo psy
+    neurologie cardiologie pneumologie radiologie anesthesie chirurgie psychiatrie
+    pediatrie gynecologie obstetrique maternite reanimation urgences urgence geriatrie
+    oncologie hematologie dermatologie rhumatologie nephrologie endocrinologie
+    ophtalmologie orthopedie gastro-enterologie hepatologie medecine biologie laboratoire
+    imagerie pharmacie radiotherapie chimiotherapie hospitalisation consultation
+    consultations fiche fiches dossier dossiers compte rendu comptes rapport rapports
+    courrier lettre ordonnance prescription prescriptions redige redigee redaction signe
+    signee valide validee imprime imprimee imprimerie ateliers atelier edition page
+    date heure lieu objet motif motifs antecedent antecedents histoire anamnese examen
+    examens clinique cliniques bilan bilans resultat resultats conclusion conclusions
+    synthese diagnostic diagnostics traitement traitements suivi surveillance evolution
+    prochain prochaine nouvelle nouvelles nouveau nouveaux ancien ancienne derniere dernier
+    echantillon echantillons prelevements analyse analyses bioanalyse serologie culture
+    normal normale normaux anormal anormale positif positive negatif negative inactive
+    inactif actif active stable douleur douleurs fievre toux allergie allergies
+    clip sonde stent prothese pansement perfusion injection comprime comprimes gelule
+    sol inj ser stylo sachet flacon ampoule seringue cp gel creme pommade collyre sirop
+    loi decret article arrete code circulaire
+    nom noms prenom prenoms sexe age identite identification numero naissance deces
+    ipp nda nir nss ins rpps finess adeli siret siren ssr had ehpad usic usi usc rea sau
+    samu smur uf ph cca asp mcu pu phu ahu fh dhu ch chu chr chi ghu aphp ap-hp ap hp
+    irm tdm ecg eeg emg etf ett eto rx echo scanner radio biopsie
+    nfs crp vs tsh t3 t4 hba1c inr tp tca ldh cpk bnp psa afp ace ca dfg
+    hta avc ait idm bpco sas diabete dt1 dt2 irc ira fa ic tvp ep
+    ras atcd ttt cat nb ps po iv im sc sl ui mg ml kg dci amm
+    oui non et ou de du des la le les un une au aux en sur sous dans
+    suite selon voir cf apres avant depuis lors
+    """
+)
+
+FRENCH_FOLD = str.maketrans("àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ", "aaaaaaceeeeiiiinooooouuuuyyoa")

@@ -182,3 +182,127 @@ def test_merge_keeps_the_best_type_over_the_union():
 
     assert resolve_overlaps(findings, merge=True) == [Finding(0, 9, "IBAN_CODE", 1.0)]
     assert resolve_overlaps(findings) == [Finding(3, 9, "IBAN_CODE", 1.0)]
+
+
+# ---------------------------------------------------------------- issue-4 follow-up kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Tel : 0 4 - 1 8 - 2 7 - 3 6 - 5 9\nSuite", "0 4 - 1 8 - 2 7 - 3 6 - 5 9"),
+        ("Secrétariat 0 3 . 2 2 . 4 7 . 8 1 . 9 0", "0 3 . 2 2 . 4 7 . 8 1 . 9 0"),
+        ("Standard 0 6 4 2 1 7 5 3 8 9\n12-03-2020", "0 6 4 2 1 7 5 3 8 9"),
+    ],
+)
+def test_french_phone_digit_by_digit(detector, text, phone):
+    findings = detector.detect(text, "fr")
+
+    assert covering(findings, text, phone)
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("How can we reach you? You can call 41 27 58", "41 27 58"),
+        ("Nobody is answering at 84 306512", "84 306512"),
+        ("my number is 7265 3391", "7265 3391"),
+    ],
+)
+def test_short_phone_after_a_calling_word(detector, text, phone):
+    findings = detector.detect(text, "en")
+
+    assert [item.entity_type for item in covering(findings, text, phone)] == ["PHONE_NUMBER"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(1)10:05 27 3841 562 18 204 315 27 604 11 3027 0415 22 61\n(1)10:15 ...",
+        "Série 14 2861 377 45 901 662 08 513 2024 73 16 8830 5 12",
+    ],
+)
+def test_rows_of_number_groups_are_not_phones_or_nir(detector, text):
+    findings = detector.detect(text, "fr")
+
+    assert not [item for item in findings if item.entity_type in {"PHONE_NUMBER", "FR_NIR"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "nir"),
+    [
+        ("Né le 0 4 0 3 1 9 8 1 1 81 03 75 112 408 14/02/21", "1 81 03 75 112 408"),
+        ("07-07-2010\n2 64 11 69 123 457\n1 2 0 7", "2 64 11 69 123 457"),
+    ],
+)
+def test_nir_next_to_dates_is_found(detector, text, nir):
+    findings = detector.detect(text, "fr")
+
+    assert covering(findings, text, nir)
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "name"),
+    [
+        ("Monsieur DURANTEL Gaspard\nTel 01 02 03 04 05", "Monsieur", "DURANTEL Gaspard"),
+        ("Professeur VARNIER A.\n0534454345", "Professeur", "VARNIER A."),
+        ("Interne Lucette MORVANIC\nSecrétariat 01-37-11-22-33", "Interne", "Lucette MORVANIC"),
+        ("Dr Odile BRESSANGE (PH)\nTel : 05 12 71 16 24", "(PH)", "Odile BRESSANGE"),
+    ],
+)
+def test_french_titles_and_roles_are_not_masked_with_the_name(detector, text, title, name):
+    findings = detector.detect(text, "fr")
+
+    assert overlapping(findings, text, name)
+    assert not overlapping(findings, text, title)
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["Secrétariat", "Accueil", "IPP", "Équipe", "Échantillon", "Anormal", "Consultant"],
+)
+def test_french_clinical_words_are_not_names(detector, word):
+    text = f"Compte rendu.\n{word} : voir plus bas."
+    findings = detector.detect(text, "fr")
+
+    assert not [
+        item
+        for item in overlapping(findings, text, word)
+        if item.entity_type in {"PERSON", "LOCATION", "ORGANIZATION"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("mr. quillfeather is a retired teacher", "mr. quillfeather"),
+        ("As promised, here's zorbalin's address:", "zorbalin"),
+        ('tomas: "who are you?"\nvelka:"i am fine"', "velka"),
+        ("a short film starring ondrasek", "ondrasek"),
+    ],
+)
+def test_english_names_in_context_any_case(detector, text, name):
+    findings = detector.detect(text, "en")
+
+    assert [item.entity_type for item in covering(findings, text, name)] == ["PERSON"]
+
+
+@pytest.mark.parametrize(
+    ("text", "org"),
+    [
+        ("the contract went to brambleworth llc last year", "brambleworth llc"),
+        ("She spent a year at Quorvex as an intern.", "Quorvex"),
+        ("The Hollinfield Mutual office is at 5 Main Road", "Hollinfield Mutual"),
+    ],
+)
+def test_english_organisations_by_suffix_or_context(detector, text, org):
+    findings = detector.detect(text, "en")
+
+    assert covering(findings, text, org)
+
+
+def test_common_nouns_before_possessive_are_not_names(detector):
+    text = "In case of my child's account, we need a form."
+    findings = detector.detect(text, "en")
+
+    assert not overlapping(findings, text, "child")
