@@ -10,35 +10,7 @@ import re
 from dataclasses import dataclass
 
 from hybrid_pipelines.anonymize import PSEUDONYM_PATTERN
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def iban_valid(candidate: str) -> bool:
-    compact = re.sub(r"\s", "", candidate).upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", compact):
-        return False
-    rearranged = compact[4:] + compact[:4]
-    numeric = "".join(str(int(char, 36)) for char in rearranged)
-    return int(numeric) % 97 == 1
-
-
-def nir_valid(candidate: str) -> bool:
-    """French social security number (NIR): 13 characters plus a two-digit key."""
-    compact = re.sub(r"[\s.\-]", "", candidate).upper()
-    if not re.fullmatch(r"[12378]\d{2}(0[1-9]|1[0-2]|[2-9]\d)(\d{2}|2A|2B)\d{6}\d{2}", compact):
-        return False
-    body, key = compact[:13], int(compact[13:])
-    body = body.replace("2A", "19").replace("2B", "18")
-    return 97 - int(body) % 97 == key
+from hybrid_pipelines.checksums import iban_valid, luhn_valid, nir_valid
 
 
 def ssn_valid(candidate: str) -> bool:
@@ -107,7 +79,7 @@ CHECKS = (
     (IBAN, _when("IBAN_CODE", iban_valid)),
     (CARD, _when("CREDIT_CARD", lambda match: luhn_valid(re.sub(r"\D", "", match)))),
     (SSN, _when("US_SSN", ssn_valid)),
-    (NIR, _when("FR_NIR", nir_valid)),
+    (NIR, _when("FR_NIR", lambda match: nir_valid(match, require_key=True))),
     (IPV4, _when("IP_ADDRESS", ip_valid)),
     (IPV6, _when("IP_ADDRESS", ip_valid)),
     (PHONE, _digit_run_kind),

@@ -63,3 +63,13 @@ def write_shared_sample(shared: Path, inbox: Path, *, per_set: int) -> dict[str,
             for entity in record["entities"]
         )
     return {"english": english_values, "french": french_values, "dlp_rows": rows}
+
+
+def materialize_as_run(asset, resources: dict, run_config: dict):
+    """One asset materialized through its implicit job, as the Dagster run of a user would."""
+    import dagster as dg
+
+    job = dg.Definitions(
+        assets=[asset], resources=resources
+    ).resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(run_config=run_config)

@@ -2,8 +2,8 @@
 
 import pytest
 
+from hybrid_pipelines.checksums import iban_valid, luhn_valid, nir_valid
 from hybrid_pipelines.pii import Finding, PiiDetector, resolve_overlaps
-from hybrid_pipelines.recognizers import iban_valid, luhn_valid, nir_valid
 
 pytestmark = pytest.mark.slow
 

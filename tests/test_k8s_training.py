@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,12 +27,12 @@ from dagster_pipes import (
     decode_param,
 )
 
-from hybrid_pipelines.identifiers import find_direct_identifiers
 from hybrid_pipelines.placement import CLOUD_ANONYMIZED
 from hybrid_pipelines.registry import ModelRegistry, ModelStatus
 from hybrid_pipelines.stores import CloudStore, DirectoryBackend, EgressGateSigner, records_to_jsonl
 from resources.stores import CloudStoreResource
 from resources.training import TRAINING_MODULE, TrainingLauncher
+from tests.conftest import materialize_as_run
 
 K8S_VERSION = "1.33.0"
 SECRET_NAME = "hybrid-cloud-s3"
@@ -246,25 +245,6 @@ class FakeKubelet:
 
     def delete_namespaced_pod(self, name: str, namespace: str, **_) -> None:
         self.deleted.append((namespace, name))
-
-
-def unflagged_run_id() -> str:
-    """A run id the strict identifier scan does not mistake for a phone number.
-
-    About one Dagster run id in seven (uuid4, e.g. `9c20b6ae-7043-4505-...`) reads as a
-    phone number to `find_direct_identifiers`, and the model card that records it is then
-    refused by the cloud store; see `test_card_with_any_run_id_is_accepted`."""
-    while True:
-        run_id = str(uuid.uuid4())
-        if not find_direct_identifiers(run_id):
-            return run_id
-
-
-def materialize_as_run(asset, resources: dict, run_config: dict) -> dg.ExecuteInProcessResult:
-    job = dg.Definitions(
-        assets=[asset], resources=resources
-    ).resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(run_config=run_config, run_id=unflagged_run_id())
 
 
 def write_kubeconfig(path: Path) -> Path:

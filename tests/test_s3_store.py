@@ -10,11 +10,9 @@ import time
 import uuid
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from hybrid_pipelines import routing_model
-from hybrid_pipelines.identifiers import find_direct_identifiers
 from hybrid_pipelines.placement import (
     CLOUD_ANONYMIZED,
     CLOUD_PUBLIC,
@@ -43,6 +41,7 @@ from hybrid_pipelines.stores import (
 )
 from resources.stores import CloudStoreResource
 from resources.training import TrainingLauncher
+from tests.conftest import materialize_as_run
 from tests.seaweedfs import S3Endpoint, closed_port, seaweedfs  # noqa: F401
 
 pytestmark = pytest.mark.s3
@@ -588,25 +587,6 @@ def test_status_history_is_append_only(
 
 
 # --------------------------------------------------------------------------- training via Pipes
-
-
-def unflagged_run_id() -> str:
-    """A run id the strict identifier scan does not mistake for a phone number.
-
-    About one Dagster run id in seven (uuid4, e.g. `9c20b6ae-7043-4505-...`) reads as a
-    phone number to `find_direct_identifiers`, and the model card that records it is then
-    refused by the cloud store; see `test_card_with_any_run_id_is_accepted`."""
-    while True:
-        run_id = str(uuid.uuid4())
-        if not find_direct_identifiers(run_id):
-            return run_id
-
-
-def materialize_as_run(asset, resources: dict, run_config: dict) -> dg.ExecuteInProcessResult:
-    job = dg.Definitions(
-        assets=[asset], resources=resources
-    ).resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(run_config=run_config, run_id=unflagged_run_id())
 
 
 def corpus_records(partition: str, count: int) -> list[dict]:
