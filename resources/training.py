@@ -1,6 +1,5 @@
 """Launches the fine-tuning entry point through Dagster Pipes: subprocess or Kubernetes pod."""
 
-import json
 import sys
 
 import dagster as dg
@@ -72,6 +71,6 @@ class TrainingLauncher(dg.ConfigurableResource):
                 base_pod_spec=self.pod_spec_config(),
             )
         raise ValueError(
-            f"unknown training mode {self.mode!r}; expected 'subprocess' or "
-            f"'kubernetes' ({json.dumps(self.mode)})"
+            f"unknown training mode {self.mode!r}; set HYBRID_TRAINING_MODE to 'subprocess' "
+            "or 'kubernetes'"
         )
