@@ -57,10 +57,12 @@ class TrainingLauncher(dg.ConfigurableResource):
         if self.mode == "kubernetes":
             from dagster_k8s import PipesK8sClient
 
+            # Without a kubeconfig the code location runs inside the cloud cluster itself.
+            in_cluster = self.kubeconfig is None
             client = PipesK8sClient(
-                load_incluster_config=False,
-                kubeconfig_file=self.kubeconfig,
-                kube_context=self.kube_context,
+                load_incluster_config=in_cluster,
+                kubeconfig_file=None if in_cluster else self.kubeconfig,
+                kube_context=None if in_cluster else self.kube_context,
             )
             return client.run(
                 context=context,

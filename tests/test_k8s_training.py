@@ -346,3 +346,40 @@ def test_launcher_runs_the_entry_point_through_pipes_k8s_client(
     assert registry.versions() == [version]
     assert registry.status(version) is ModelStatus.CANDIDATE
     assert registry.load(version).card["run_id"] == result.run_id
+
+
+@pytest.mark.parametrize(
+    ("kubeconfig", "expected"),
+    [
+        (None, {"load_incluster_config": True, "kubeconfig_file": None, "kube_context": None}),
+        (
+            "/etc/hybrid/kubeconfig",
+            {
+                "load_incluster_config": False,
+                "kubeconfig_file": "/etc/hybrid/kubeconfig",
+                "kube_context": "gpu-cloud",
+            },
+        ),
+    ],
+)
+def test_launcher_connects_in_cluster_unless_given_a_kubeconfig(monkeypatch, kubeconfig, expected):
+    """The cloud code location usually runs inside the cluster it launches pods on."""
+    import dagster_k8s
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    class RecordingClient:
+        def __init__(self, **arguments):
+            seen.update(arguments)
+            raise Stop
+
+    monkeypatch.setattr(dagster_k8s, "PipesK8sClient", RecordingClient)
+    launcher = TrainingLauncher(mode="kubernetes", kubeconfig=kubeconfig, kube_context="gpu-cloud")
+
+    with pytest.raises(Stop):
+        launcher.run(context=None, extras={})
+
+    assert seen == expected
