@@ -27,6 +27,7 @@ def ray_cluster(settings: Settings):
         "include_dashboard": False,
         "log_to_driver": False,
         "_node_ip_address": "127.0.0.1",
+        "logging_level": "WARNING",
     }
     if settings.ray_num_cpus:
         init_options["num_cpus"] = settings.ray_num_cpus

@@ -7,12 +7,16 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from hybrid_pipelines.offline import enforce_offline
 from hybrid_pipelines.privacy import redact
 
 CURSOR_FILE = "cli_sensor_cursors.json"
+# The terminal shows progress and the summary; the full event stream is in the instance
+# (and in the UI), so the console logger only prints warnings.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _say(message: str) -> None:
@@ -98,8 +102,9 @@ def run_lineage(
     def execute(step: str, defs, job_name: str, **kwargs) -> bool:
         _say(f"[{step}] running {job_name} ...")
         step_started = time.monotonic()
+        run_config = {**QUIET_CONSOLE, **kwargs.pop("run_config", {})}
         result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False, **kwargs
+            instance=instance, raise_on_error=False, run_config=run_config, **kwargs
         )
         summary.update(_step_summary(result))
         for failure in result.get_step_failure_events():
@@ -300,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # `evaluate` forwards its options to the evaluation module, which owns them.
     arguments, forwarded = parser.parse_known_args(argv)
+    # Dagster flags the Pipes and backfill APIs we rely on as preview/beta on every use; the
+    # pins in pyproject are what protects us, the repeated notice only hides the progress.
+    warnings.filterwarnings("ignore", message=r".*is currently in (preview|beta)")
     if forwarded and arguments.command != "evaluate":
         parser.error(f"unrecognized arguments: {' '.join(forwarded)}")
     logging.basicConfig(level=logging.WARNING)

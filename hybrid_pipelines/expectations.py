@@ -5,6 +5,7 @@ counts. Results are requested in the BOOLEAN_ONLY format, so GX itself keeps no 
 unexpected values either.
 """
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,10 @@ def validate_documents(
 
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX sets its own loggers to INFO on import; its notices are not ours to show.
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch = (

@@ -78,7 +78,9 @@ def _encoder(device: str):
     import importlib
 
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()
     package = importlib.import_module(ENCODER_PACKAGE)
     return SentenceTransformer(str(package.get_model_path()), device=device)
 
