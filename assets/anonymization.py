@@ -10,7 +10,7 @@ from assets.common import (
     DAILY_PARTITIONS,
     DATA_OWNERS,
     SINGLE_RUN_BACKFILL,
-    checked_partitions,
+    checked_records,
     histogram,
     histogram_table,
     materialized,
@@ -73,15 +73,10 @@ def anonymization(
     pseudonymizer = keys.pseudonymizer()
     partitions = sorted(context.partition_keys)
 
-    documents = [
-        record
-        for partition in partitions
-        for record in store.read_records("raw_documents", partition)
-    ]
+    documents = store.read_partitions("raw_documents", partitions)
     findings_by_id = {
         record["doc_id"]: record["findings"]
-        for partition in partitions
-        for record in store.read_records("pii_findings", partition)
+        for record in store.read_partitions("pii_findings", partitions)
     }
 
     anonymized_texts = [
@@ -175,18 +170,15 @@ def residual_pii_gate(
 ) -> dg.AssetCheckResult:
     protect_logs(context)
     store = onprem.store()
-    partitions = checked_partitions(context, store.partitions(ANONYMIZED))
+    records = checked_records(context, store, ANONYMIZED)
 
-    scanned = 0
     residual_types: Counter[str] = Counter()
     failing_records = 0
-    for partition in partitions:
-        for record in store.read_records(ANONYMIZED, partition):
-            scanned += 1
-            kinds = {identifier.kind for identifier in find_direct_identifiers(record["text"])}
-            if kinds:
-                failing_records += 1
-                residual_types.update(kinds)
+    for record in records:
+        kinds = {identifier.kind for identifier in find_direct_identifiers(record["text"])}
+        if kinds:
+            failing_records += 1
+            residual_types.update(kinds)
 
     return dg.AssetCheckResult(
         passed=failing_records == 0,
@@ -194,7 +186,7 @@ def residual_pii_gate(
         metadata=check_metadata(
             RESIDUAL_PII_CHECK,
             {
-                "records_scanned": scanned,
+                "records_scanned": len(records),
                 "records_with_residual_identifiers": failing_records,
                 "residual_types": dict(sorted(residual_types.items())) or "none",
             },

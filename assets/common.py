@@ -7,6 +7,7 @@ import dagster as dg
 
 from hybrid_pipelines.placement import EGRESS_BOUNDARY_TAG, Placement
 from hybrid_pipelines.privacy import RedactingFilter, check_metadata
+from hybrid_pipelines.stores import OnPremStore
 
 DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
 # A backfill of many days runs as one run, so Ray workers load their models once.
@@ -66,7 +67,10 @@ def materialized(
     return dg.MaterializeResult(asset_key=asset_key, metadata=check_metadata(owner, metadata))
 
 
-def checked_partitions(context: dg.AssetCheckExecutionContext, stored: list[str]) -> list[str]:
-    """The partitions a check covers: those of its run, or every stored one outside a
-    partitioned run."""
-    return run_partitions(context.run.tags, DAILY_PARTITIONS) or stored
+def checked_records(
+    context: dg.AssetCheckExecutionContext, store: OnPremStore, asset: str
+) -> list[dict]:
+    """The records a check covers: those of its run's partitions, or of every stored
+    partition outside a partitioned run."""
+    partitions = run_partitions(context.run.tags, DAILY_PARTITIONS) or store.partitions(asset)
+    return store.read_partitions(asset, partitions)

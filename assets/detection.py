@@ -49,11 +49,7 @@ def pii_findings(
     started = time.monotonic()
     store = onprem.store()
     partitions = sorted(context.partition_keys)
-    documents = [
-        record
-        for partition in partitions
-        for record in store.read_records("raw_documents", partition)
-    ]
+    documents = store.read_partitions("raw_documents", partitions)
 
     findings = detect_on_ray(
         [document["text"] for document in documents],

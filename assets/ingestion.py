@@ -10,7 +10,7 @@ from assets.common import (
     DAILY_PARTITIONS,
     DATA_OWNERS,
     SINGLE_RUN_BACKFILL,
-    checked_partitions,
+    checked_records,
     histogram,
     histogram_table,
     materialized,
@@ -112,10 +112,7 @@ def raw_documents_expectations(
 
     protect_logs(context)
     store = onprem.store()
-    partitions = checked_partitions(context, store.partitions("raw_documents"))
-    rows = [
-        row for partition in partitions for row in store.read_records("raw_documents", partition)
-    ]
+    rows = checked_records(context, store, "raw_documents")
 
     outcome = validate_documents(rows, languages=SUPPORTED_LANGUAGES, max_chars=MAX_DOCUMENT_CHARS)
 

@@ -53,16 +53,19 @@ def decide(candidate: dict, current: dict | None, evaluated_on: int) -> Decision
 def evaluation_set(store: OnPremStore) -> list[dict]:
     """Labelled holdout records of every partition (explicit labels; weak labels from PII
     findings where a document carries none), never sent to the cloud."""
-    records = []
-    for partition in store.partitions("anonymized_documents"):
-        for record in store.read_records("anonymized_documents", partition):
-            if record["split"] != "holdout":
-                continue
-            label = record["label"]
-            if label is None:
-                label = bool(record["entity_type_counts"])
-            records.append({**record, "label": int(label)})
-    return records
+    stored = store.read_partitions("anonymized_documents", store.partitions("anonymized_documents"))
+    return [
+        {
+            **record,
+            "label": int(
+                record["label"]
+                if record["label"] is not None
+                else bool(record["entity_type_counts"])
+            ),
+        }
+        for record in stored
+        if record["split"] == "holdout"
+    ]
 
 
 class EdgeModels:

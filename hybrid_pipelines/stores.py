@@ -160,6 +160,12 @@ class OnPremStore:
             )
         return jsonl_to_records(self.cipher.decrypt(self.backend.get(key), name=key))
 
+    def read_partitions(self, asset: str, partitions: Sequence[str]) -> list[dict]:
+        """The records of several partitions of one asset, in partition order."""
+        return [
+            record for partition in partitions for record in self.read_records(asset, partition)
+        ]
+
     def has_partition(self, asset: str, partition: str) -> bool:
         return self.backend.exists(self._key(asset, partition))
 
