@@ -28,6 +28,7 @@ from hybrid_pipelines.placement import (
     RESIDUAL_PII_CHECK,
 )
 from hybrid_pipelines.privacy import check_metadata
+from resources.evaluation import TokenModelFolder
 from resources.keys import PrivacyKeys
 from resources.stores import OnPremStoreResource
 
@@ -66,6 +67,7 @@ def anonymization(
     onprem: OnPremStoreResource,
     keys: PrivacyKeys,
     ray_cluster: RayResource,
+    token_model: TokenModelFolder,
 ):
     protect_logs(context)
     started = time.monotonic()
@@ -95,6 +97,8 @@ def anonymization(
         supported_languages=SUPPORTED_LANGUAGES,
         score_threshold=DEFAULT_SCORE_THRESHOLD,
         workers=2,
+        # The gate reads only direct identifiers; the model is passed to share the pool.
+        token_model=token_model.current(),
     )
 
     cleared: dict[str, list[dict]] = {partition: [] for partition in partitions}

@@ -3,7 +3,7 @@
 from deployments.settings import Settings
 from resources import CloudStoreResource, OnPremStoreResource, PrivacyKeys, TrainingLauncher
 from resources.compute import AirGappedLocalRay
-from resources.evaluation import EvaluationDatasets
+from resources.evaluation import EvaluationDatasets, TokenModelFolder
 from resources.stores import InboxResource
 
 
@@ -46,6 +46,9 @@ def edge_resources(settings: Settings) -> dict:
     return {
         "inbox": InboxResource(path=str(settings.inbox)),
         "evaluation": EvaluationDatasets(paths=[str(path) for path in settings.eval_datasets]),
+        "token_model": TokenModelFolder(
+            path=str(settings.token_model_dir or settings.onprem_root / "models" / "token_model")
+        ),
         "onprem": OnPremStoreResource(
             root=str(settings.onprem_root), at_rest_key_ref=settings.at_rest_key_ref
         ),

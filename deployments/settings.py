@@ -75,6 +75,7 @@ class Settings:
     training_node_selector: dict = field(default_factory=dict)
     training_tolerations: list = field(default_factory=list)
     eval_datasets: tuple[Path, ...] = ()
+    token_model_dir: Path | None = None
     kubeconfig: str | None = None
     kube_context: str | None = None
 
@@ -124,6 +125,9 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         eval_datasets=tuple(
             Path(item) for item in env.get("HYBRID_EVAL_DATASETS", "").split(os.pathsep) if item
         ),
+        token_model_dir=Path(
+            env.get("HYBRID_TOKEN_MODEL") or home / "onprem" / "models" / "token_model"
+        ).resolve(),
         kubeconfig=env.get("HYBRID_K8S_KUBECONFIG"),
         kube_context=env.get("HYBRID_K8S_CONTEXT"),
     )

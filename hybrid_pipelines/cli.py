@@ -263,6 +263,53 @@ def keygen() -> int:
     return 0
 
 
+def train_detector(
+    datasets: list[Path], split: str, out: Path, epochs: int, layers: int, limit: int | None
+) -> int:
+    """Fine-tune the token model on labelled span sets and save it, on-prem.
+
+    The weights are learnt from raw labelled text: keep `out` on the on-prem side.
+    """
+    from hybrid_pipelines.datasets import LabelledText, load_labelled
+    from hybrid_pipelines.evaluation import split_records
+    from hybrid_pipelines.token_model import TrainingSettings, dataset_sha256, train_token_model
+
+    records: list[LabelledText] = []
+    for dataset in datasets:
+        try:
+            loaded = load_labelled(dataset)
+        except ValueError as error:
+            _say(f"error: {error}")
+            return 2
+        if loaded and not isinstance(loaded[0], LabelledText):
+            _say(f"error: {dataset}: not a span-labelled set (a .json or .jsonl of spans)")
+            return 2
+        chosen = split_records(loaded, split)
+        records.extend(chosen[:limit] if limit is not None else chosen)
+
+    _say(f"training the token model on {len(records)} labelled texts ({split} split)")
+    settings = TrainingSettings(epochs=epochs, layers=layers)
+    model = train_token_model(
+        records, settings, dataset_hashes=[dataset_sha256(dataset) for dataset in datasets]
+    )
+    model.save(out)
+    summary = model.summary
+    _say(
+        json.dumps(
+            {
+                "model": str(out),
+                "texts": summary.texts,
+                "languages": summary.languages,
+                "windows": summary.windows,
+                "tokens_per_class": summary.tokens_per_class,
+                "seconds": summary.seconds,
+                "final_loss": summary.final_loss,
+            }
+        )
+    )
+    return 0
+
+
 def _day(value: str) -> str:
     from datetime import date
 
@@ -303,6 +350,21 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("keygen", help="print fresh keys for the three secrets")
 
+    train = commands.add_parser(
+        "train-detector", help="fine-tune the token model on labelled span sets (on-prem)"
+    )
+    train.add_argument("--dataset", type=Path, action="append", required=True)
+    train.add_argument(
+        "--split",
+        choices=("dev", "all"),
+        default="dev",
+        help="dev: leave index %% 5 == 0 out for evaluation (default); all: every record",
+    )
+    train.add_argument("--out", type=Path, required=True, help="model folder (on-prem)")
+    train.add_argument("--epochs", type=int, default=4)
+    train.add_argument("--layers", type=int, default=6, help="MiniLM layers kept (1-6)")
+    train.add_argument("--limit", type=int, help="first N records of each set")
+
     # `evaluate` forwards its options to the evaluation module, which owns them.
     arguments, forwarded = parser.parse_known_args(argv)
     # Dagster flags the Pipes and backfill APIs we rely on as preview/beta on every use; the
@@ -329,6 +391,17 @@ def main(argv: list[str] | None = None) -> int:
         return preflight(arguments.home)
     if arguments.command == "ui":
         return start_ui(arguments.home, arguments.port)
+    if arguments.command == "train-detector":
+        if not 1 <= arguments.layers <= 6:
+            parser.error("--layers must be between 1 and 6")
+        return train_detector(
+            arguments.dataset,
+            arguments.split,
+            arguments.out,
+            arguments.epochs,
+            arguments.layers,
+            arguments.limit,
+        )
     return keygen()
 
 

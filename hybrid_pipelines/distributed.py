@@ -47,10 +47,14 @@ def _chunks(items: Sequence, size: int) -> list[tuple[int, int]]:
 
 
 class _DetectionWorker:
-    def __init__(self, languages: Sequence[str], score_threshold: float) -> None:
+    def __init__(
+        self, languages: Sequence[str], score_threshold: float, token_model: str | None
+    ) -> None:
         from hybrid_pipelines.pii import PiiDetector
 
-        self.detector = PiiDetector(languages=languages, score_threshold=score_threshold)
+        self.detector = PiiDetector(
+            languages=languages, score_threshold=score_threshold, token_model=token_model
+        )
 
     def detect(self, texts: Sequence[str], languages: Sequence[str]) -> list[list[dict]]:
         return [
@@ -67,11 +71,15 @@ class DetectionPool:
     """
 
     def __init__(
-        self, supported_languages: Sequence[str], score_threshold: float, workers: int
+        self,
+        supported_languages: Sequence[str],
+        score_threshold: float,
+        workers: int,
+        token_model: str | None = None,
     ) -> None:
         actor = ray.remote(num_cpus=1)(_DetectionWorker)
         self.actors = [
-            actor.remote(tuple(supported_languages), score_threshold)
+            actor.remote(tuple(supported_languages), score_threshold, token_model)
             for _ in range(max(1, workers))
         ]
         self.session = _ray_session()
@@ -105,14 +113,32 @@ def _ray_session() -> tuple[str, str]:
 
 
 def detection_pool(
-    supported_languages: Sequence[str], score_threshold: float, workers: int
+    supported_languages: Sequence[str],
+    score_threshold: float,
+    workers: int,
+    token_model: str | None = None,
 ) -> DetectionPool:
-    """The pool of this configuration in the current Ray session, created on first use."""
-    key = (tuple(supported_languages), score_threshold, workers)
+    """The pool of this configuration in the current Ray session, created on first use.
+
+    A token model retrained in place (a new header) gets a new pool.
+    """
+    version = _model_version(token_model)
+    key = (tuple(supported_languages), score_threshold, workers, token_model, version)
     pool = _pools.get(key)
     if pool is None or pool.session != _ray_session():
-        pool = _pools[key] = DetectionPool(supported_languages, score_threshold, workers)
+        pool = _pools[key] = DetectionPool(
+            supported_languages, score_threshold, workers, token_model
+        )
     return pool
+
+
+def _model_version(token_model: str | None) -> int | None:
+    if token_model is None:
+        return None
+    from hybrid_pipelines.token_model import HEADER_FILE
+
+    header = Path(token_model) / HEADER_FILE
+    return header.stat().st_mtime_ns if header.is_file() else None
 
 
 def detect_on_ray(
@@ -123,11 +149,13 @@ def detect_on_ray(
     score_threshold: float,
     workers: int,
     batch_size: int = 64,
+    token_model: str | None = None,
 ) -> list[list[dict]]:
-    """Findings for each text, computed by the session's pool of Ray actors."""
+    """Findings for each text, computed by the session's pool of Ray actors; with the
+    folder of a token model, every worker loads it beside the rules."""
     if not texts:
         return []
-    pool = detection_pool(supported_languages, score_threshold, workers)
+    pool = detection_pool(supported_languages, score_threshold, workers, token_model)
     return pool.detect(texts, languages, batch_size)
 
 

@@ -353,7 +353,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="stock presidio (no custom recognizers) as the baseline",
     )
     parser.add_argument("--score-threshold", type=float, default=None)
+    parser.add_argument(
+        "--token-model",
+        help="folder of a token model from `hybrid-pipelines train-detector` to add to the rules",
+    )
     arguments = parser.parse_args(argv)
+    if arguments.stock and arguments.token_model:
+        parser.error("--stock and --token-model exclude each other")
 
     from hybrid_pipelines.pii import DEFAULT_SCORE_THRESHOLD, PiiDetector
 
@@ -369,13 +375,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     threshold = arguments.score_threshold
     if threshold is None:
         threshold = DEFAULT_SCORE_THRESHOLD
-    detector = PiiDetector(score_threshold=threshold, enhanced=not arguments.stock)
+    detector = PiiDetector(
+        score_threshold=threshold, enhanced=not arguments.stock, token_model=arguments.token_model
+    )
+    try:
+        detector.token_model  # noqa: B018 - load now: a bad folder is a usage error
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     header = {
         "dataset": str(arguments.dataset),
         "split": arguments.split,
         "records": len(records),
         "detector": "stock presidio" if arguments.stock else "hybrid_pipelines",
     }
+    if detector.token_model is not None:
+        header["token_model"] = {
+            "languages": detector.token_model.languages,
+            "trained_on_texts": detector.token_model.summary.texts,
+            "dataset_sha256": detector.token_model.summary.dataset_sha256,
+        }
 
     if records and isinstance(records[0], LabelledMessage):
         from hybrid_pipelines.routing_evaluation import (

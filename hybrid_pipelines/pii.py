@@ -9,8 +9,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybrid_pipelines.offline import enforce_offline
+
+if TYPE_CHECKING:
+    from hybrid_pipelines.token_model import TokenModel
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +85,10 @@ class PiiDetector:
     With `enhanced` (the default) our rule recognizers run beside presidio's and the
     findings are cleaned: NER spans that cannot be names (times, numbers, label words) are
     dropped and overlapping spans are merged into one. `enhanced=False` is stock presidio.
+
+    With a `token_model` (see `hybrid_pipelines.token_model`), its names, places, addresses,
+    organisations and titles replace spaCy's name-type entities in the languages it was
+    trained for; the rule recognizers keep every other type.
     """
 
     def __init__(
@@ -88,12 +97,26 @@ class PiiDetector:
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         batch_size: int = 64,
         enhanced: bool = True,
+        token_model: "TokenModel | str | Path | None" = None,
     ) -> None:
         self.languages = tuple(languages)
         self.score_threshold = score_threshold
         self.batch_size = batch_size
         self.enhanced = enhanced
+        self._token_model = token_model
         self._analyzers: dict[str, object] = {}
+
+    @cached_property
+    def token_model(self) -> "TokenModel | None":
+        """The fine-tuned token model, loaded on first use from its folder if given as a path."""
+        if self._token_model is None or not self.enhanced:
+            return None
+        if not isinstance(self._token_model, str | Path):
+            return self._token_model
+
+        from hybrid_pipelines.token_model import TokenModel
+
+        return TokenModel.load(self._token_model)
 
     @cached_property
     def analyzer(self):
@@ -133,10 +156,23 @@ class PiiDetector:
                 batch_size=self.batch_size,
                 score_threshold=self.score_threshold,
             )
-            for position, recognizer_results in zip(positions, analyzed, strict=True):
+            model_findings: list[list[Finding]] = [[] for _ in positions]
+            model_replaces_ner = False
+            if self.token_model is not None and language in self.token_model.languages:
+                model_findings = self.token_model.predict(
+                    [texts[position] for position in positions], [language] * len(positions)
+                )
+                model_replaces_ner = True
+            for position, recognizer_results, extra in zip(
+                positions, analyzed, model_findings, strict=True
+            ):
                 if self.enhanced:
                     results[position] = refine_findings(
-                        texts[position], language, recognizer_results
+                        texts[position],
+                        language,
+                        recognizer_results,
+                        extra,
+                        drop_ner=model_replaces_ner,
                     )
                 else:
                     results[position] = resolve_overlaps(
@@ -150,6 +186,8 @@ class PiiDetector:
 
 
 NER_RECOGNIZERS = frozenset({"SpacyRecognizer", "SpaCyRecognizer"})
+# Every recognizer that reports spaCy's entities, ours included; a token model replaces them.
+SPACY_ENTITY_RECOGNIZERS = NER_RECOGNIZERS | {"PosFilteredSpacyRecognizer"}
 NER_NAME_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
 DROPPED_TYPES = frozenset({"NRP"})
 
@@ -237,14 +275,35 @@ DATE_WORDS = re.compile(
 )
 
 
-def refine_findings(text: str, language: str, recognizer_results: Sequence) -> list[Finding]:
-    """Drop NER spans that cannot be personal data, then merge overlapping spans."""
+def refine_findings(
+    text: str,
+    language: str,
+    recognizer_results: Sequence,
+    extra: Sequence[Finding] = (),
+    drop_ner: bool = False,
+) -> list[Finding]:
+    """Drop NER spans that cannot be personal data, then merge overlapping spans.
+
+    `extra` are the token model's findings (French ones are trimmed like spaCy's names);
+    with `drop_ner` they stand in for spaCy's name-type entities.
+    """
     findings = []
+    for finding in extra:
+        if language == "fr":
+            findings.extend(_french_name_parts(text, finding))
+        else:
+            findings.append(finding)
     for item in recognizer_results:
         if item.entity_type in DROPPED_TYPES:
             continue
         metadata = item.recognition_metadata or {}
-        from_ner = metadata.get("recognizer_name") in NER_RECOGNIZERS
+        recognizer_name = metadata.get("recognizer_name")
+        spacy_name = (
+            recognizer_name in SPACY_ENTITY_RECOGNIZERS and item.entity_type in NER_NAME_TYPES
+        )
+        if drop_ner and spacy_name:
+            continue
+        from_ner = recognizer_name in NER_RECOGNIZERS
         if from_ner and not _plausible_ner(text, language, item.start, item.end, item.entity_type):
             continue
         finding = Finding(item.start, item.end, item.entity_type, item.score)

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from assets.quality import detection_quality
-from resources.evaluation import EvaluationDatasets
+from resources.evaluation import EvaluationDatasets, TokenModelFolder
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,10 @@ def test_detection_quality_reports_per_type_figures(tmp_path):
     result = dg.materialize(
         [detection_quality],
         instance=instance,
-        resources={"evaluation": EvaluationDatasets(paths=[str(dataset)])},
+        resources={
+            "evaluation": EvaluationDatasets(paths=[str(dataset)]),
+            "token_model": TokenModelFolder(path=str(tmp_path / "no-model")),
+        },
     )
 
     [event] = result.get_asset_materialization_events()
@@ -67,11 +70,14 @@ def test_detection_quality_reports_per_type_figures(tmp_path):
     assert "maria.lopez" not in stored and "4111" not in stored
 
 
-def test_detection_quality_without_datasets_fails_clearly():
+def test_detection_quality_without_datasets_fails_clearly(tmp_path):
     result = dg.materialize(
         [detection_quality],
         raise_on_error=False,
-        resources={"evaluation": EvaluationDatasets(paths=[])},
+        resources={
+            "evaluation": EvaluationDatasets(paths=[]),
+            "token_model": TokenModelFolder(path=str(tmp_path / "no-model")),
+        },
     )
 
     assert not result.success

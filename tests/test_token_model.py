@@ -1,0 +1,190 @@
+"""The on-prem token model: labels, shapes, spans, saving, training and its place in the
+detector."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hybrid_pipelines.datasets import GoldSpan, LabelledText, load_labelled
+from hybrid_pipelines.evaluation import evaluate_detection, split_records
+from hybrid_pipelines.pii import Finding, PiiDetector
+from hybrid_pipelines.token_model import (
+    ENTITY_CLASSES,
+    HEADER_FILE,
+    SHAPE_FEATURES,
+    WEIGHTS_FILE,
+    TokenModel,
+    TrainingSettings,
+    spans_from_words,
+    token_label,
+    token_shape,
+    train_token_model,
+)
+
+TINY = TrainingSettings(layers=1, epochs=1, batch_size=4, max_tokens=64, stride=16)
+
+
+def _probabilities(label: str, confidence: float = 0.9) -> np.ndarray:
+    values = np.full(len(ENTITY_CLASSES), (1 - confidence) / (len(ENTITY_CLASSES) - 1))
+    values[ENTITY_CLASSES.index(label)] = confidence
+    return values
+
+
+def test_token_label_maps_gold_labels_and_ignores_special_tokens():
+    spans = [GoldSpan(4, 10, "NOM"), GoldSpan(11, 17, "ville"), GoldSpan(20, 30, "SECU")]
+
+    assert token_label((4, 10), spans) == ENTITY_CLASSES.index("PERSON")
+    assert token_label((11, 14), spans) == ENTITY_CLASSES.index("LOCATION")
+    assert token_label((20, 22), spans) == ENTITY_CLASSES.index("OTHER")
+    assert token_label((0, 2), spans) == ENTITY_CLASSES.index("O")
+    # A token mostly outside a span is not labelled with it.
+    assert token_label((9, 13), [GoldSpan(4, 10, "NOM")]) == ENTITY_CLASSES.index("O")
+    assert token_label((0, 0), spans) == -100
+
+
+def test_token_shape_reads_casing_from_the_original_text():
+    text = "Vu le 3 mars.\nMme DUPONT Hélène"
+    offsets = [(0, 2), (3, 5), (6, 7), (8, 12), (12, 13), (14, 17), (18, 24), (25, 31)]
+    shapes = {text[start:end]: token_shape(text, offsets, index) for index, (start, end)
+              in enumerate(offsets)}
+    feature = {name: index for index, name in enumerate(SHAPE_FEATURES)}
+
+    assert shapes["DUPONT"][feature["word_all_caps"]] == 1.0
+    assert shapes["Hélène"][feature["word_title_case"]] == 1.0
+    assert shapes["Hélène"][feature["word_all_caps"]] == 0.0
+    assert shapes["3"][feature["has_digit"]] == 1.0
+    assert shapes["Mme"][feature["line_start"]] == 1.0
+    assert shapes["le"][feature["line_start"]] == 0.0
+    assert shapes["."][feature["glued_to_previous"]] == 1.0
+    assert shapes["Vu"][feature["after_sentence_end"]] == 1.0
+
+
+def test_words_of_one_class_join_on_spaces_but_not_across_lines():
+    text = "Jean Dupont\nParis, le 3 mars"
+    words = {
+        (0, 4): _probabilities("PERSON"),
+        (5, 11): _probabilities("PERSON"),
+        (12, 17): _probabilities("LOCATION"),
+        (17, 18): _probabilities("O"),
+        (22, 23): _probabilities("OTHER"),
+        (24, 28): _probabilities("O"),
+    }
+
+    findings = spans_from_words(text, words, threshold=0.5)
+
+    assert [(text[item.start : item.end], item.entity_type) for item in findings] == [
+        ("Jean Dupont", "PERSON"),
+        ("Paris", "LOCATION"),
+    ]
+    # A word more likely outside any entity than inside one is not emitted.
+    unsure = np.zeros(len(ENTITY_CLASSES))
+    unsure[ENTITY_CLASSES.index("O")], unsure[ENTITY_CLASSES.index("PERSON")] = 0.6, 0.4
+    assert spans_from_words(text, {(0, 4): unsure}, 0.5) == []
+
+
+LABELLED = [
+    LabelledText(
+        str(index),
+        f"Patient {name} seen in {city} on Monday.",
+        "en",
+        [
+            GoldSpan(8, 8 + len(name), "PERSON"),
+            GoldSpan(17 + len(name), 17 + len(name) + len(city), "LOCATION"),
+        ],
+    )
+    for index, (name, city) in enumerate(
+        [("Maria Lopez", "Denver"), ("John Smith", "Austin"), ("Ana Diaz", "Boston")] * 4
+    )
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    model = train_token_model(LABELLED, TINY, dataset_hashes=["0" * 64])
+    folder = model.save(tmp_path_factory.mktemp("token-model"))
+    return model, folder
+
+
+def test_saved_model_reloads_with_identical_predictions_and_no_text(tiny_model):
+    model, folder = tiny_model
+    texts = ["Patient Ana Lopez seen in Denver.", "Nothing personal here."]
+
+    reloaded = TokenModel.load(folder)
+
+    assert reloaded.predict(texts, ["en", "en"]) == model.predict(texts, ["en", "en"])
+    assert reloaded.languages == ("en",)
+    header = (folder / HEADER_FILE).read_text()
+    assert json.loads(header)["summary"]["texts"] == len(LABELLED)
+    for record in LABELLED:
+        for span in record.spans:
+            assert record.text[span.start : span.end] not in header
+
+
+def test_altered_or_missing_weights_are_a_clear_error(tiny_model, tmp_path):
+    _, folder = tiny_model
+    altered = tmp_path / "altered"
+    altered.mkdir()
+    (altered / HEADER_FILE).write_bytes((folder / HEADER_FILE).read_bytes())
+    weights = bytearray((folder / WEIGHTS_FILE).read_bytes())
+    weights[-1] ^= 0xFF
+    (altered / WEIGHTS_FILE).write_bytes(bytes(weights))
+
+    with pytest.raises(ValueError, match="checksum"):
+        TokenModel.load(altered)
+    with pytest.raises(ValueError, match="not a token model"):
+        TokenModel.load(tmp_path / "missing")
+
+
+def test_training_refuses_an_empty_set():
+    with pytest.raises(ValueError, match="no labelled texts"):
+        train_token_model([], TINY)
+
+
+class FixedModel:
+    """Stands in for a trained model to test how the detector combines its findings."""
+
+    languages = ("en",)
+
+    def predict(self, texts, languages):
+        return [
+            [Finding(text.index("Maria"), text.index("Maria") + 11, "PERSON", 0.99)]
+            if "Maria" in text
+            else []
+            for text in texts
+        ]
+
+
+def test_model_findings_replace_spacy_names_and_keep_the_rules():
+    text = "Mail Maria Lopez at maria.lopez@example.com, she lives in Springfield."
+    with_rules = PiiDetector(languages=["en"])
+    with_model = PiiDetector(languages=["en"], token_model=FixedModel())
+
+    spacy_types = {finding.entity_type for finding in with_rules.detect(text, "en")}
+    findings = with_model.detect(text, "en")
+
+    assert "LOCATION" in spacy_types  # spaCy's place, which the model replaces
+    by_value = {text[item.start : item.end]: item.entity_type for item in findings}
+    assert by_value["Maria Lopez"] == "PERSON"
+    assert by_value["maria.lopez@example.com"] == "EMAIL_ADDRESS"
+    assert "LOCATION" not in by_value.values()
+
+
+@pytest.mark.slow
+def test_fine_tuning_learns_names_it_never_saw(shared_data):
+    """Trained on 400 development records, the model alone finds most names of 150
+    held-out records: a model that learnt nothing finds none."""
+    records = load_labelled(shared_data / "pii_en_synthetic.json")
+    train = split_records(records, "dev")[:400]
+    held_out = split_records(records, "heldout")[:150]
+    settings = TrainingSettings(layers=2, epochs=2, max_tokens=96)
+
+    model = train_token_model(train, settings)
+
+    class ModelAlone:
+        def detect_batch(self, texts, languages):
+            return model.predict(texts, languages)
+
+    report = evaluate_detection(held_out, ModelAlone())
+    assert report.counts("PERSON").recall >= 0.8
+    assert report.over_masking <= 0.1
