@@ -46,8 +46,10 @@ def test_token_label_maps_gold_labels_and_ignores_special_tokens():
 def test_token_shape_reads_casing_from_the_original_text():
     text = "Vu le 3 mars.\nMme DUPONT Hélène"
     offsets = [(0, 2), (3, 5), (6, 7), (8, 12), (12, 13), (14, 17), (18, 24), (25, 31)]
-    shapes = {text[start:end]: token_shape(text, offsets, index) for index, (start, end)
-              in enumerate(offsets)}
+    shapes = {
+        text[start:end]: token_shape(text, offsets, index)
+        for index, (start, end) in enumerate(offsets)
+    }
     feature = {name: index for index, name in enumerate(SHAPE_FEATURES)}
 
     assert shapes["DUPONT"][feature["word_all_caps"]] == 1.0
