@@ -46,10 +46,14 @@ def iban_valid(value: str) -> bool:
     return int(numeric) % 97 == 1
 
 
+# Separators and a labelled key ("clé 36") are not part of the number.
+NIR_NOISE = re.compile(r"[\s.:-]|cl[ée]", re.IGNORECASE)
+
+
 def nir_valid(value: str, *, require_key: bool = False) -> bool:
     """French NIR: sex, month and department plausible; the key when there is one (or
     always, with `require_key`)."""
-    compact = re.sub(r"[\s.-]", "", value).upper()
+    compact = NIR_NOISE.sub("", value).upper()
     if len(compact) not in (13, 15) or compact[0] not in "123478":
         return False
     month = int(compact[3:5]) if compact[3:5].isdigit() else -1
@@ -65,7 +69,7 @@ def nir_valid(value: str, *, require_key: bool = False) -> bool:
 
 def nir_shaped(value: str) -> bool:
     """13 or 15 characters that start like a NIR (sex digit then birth year and month)."""
-    compact = re.sub(r"[\s.-]", "", value).upper()
+    compact = NIR_NOISE.sub("", value).upper()
     if len(compact) not in (13, 15) or compact[0] not in "12":
         return False
     month = compact[3:5]

@@ -266,6 +266,8 @@ NOT_A_NAME = frozenset(
         "regards",
     ]
 )
+# "Dr.Martin" looks like a domain to the URL recognizer; it is a title glued to a name.
+GLUED_TITLE = re.compile(r"^(?:Dr|Drs|Pr|Mr|Mme|Mlle|Me|M)\.[A-ZÀ-Þ]")
 TIME_OR_NUMBER = re.compile(r"^[\W\d_]*$|^\d{1,2}[:h]\d{2}")
 DATE_WORDS = re.compile(
     r"\d{1,2}[/.-]\d{1,2}|\d{4}-\d{2}|\b(?:jan|feb|fév|fev|mar|apr|avr|may|mai|jun|juin|jul|juil|"
@@ -295,6 +297,8 @@ def refine_findings(
             findings.append(finding)
     for item in recognizer_results:
         if item.entity_type in DROPPED_TYPES:
+            continue
+        if item.entity_type == "URL" and GLUED_TITLE.match(text[item.start : item.end]):
             continue
         metadata = item.recognition_metadata or {}
         recognizer_name = metadata.get("recognizer_name")

@@ -184,6 +184,16 @@ def common_rules() -> list[Rule]:
     return [
         Rule("EMAIL_ADDRESS", _compile(email), 1.0),
         Rule("EMAIL_ADDRESS", _compile(rf"(?<![\w@])(?={spaced_email})(?:{spaced_email})"), 0.8),
+        # Typed or scanned with a slip: "x@host,fr", "x@hostfr", "x (at) host.fr".
+        Rule(
+            "EMAIL_ADDRESS",
+            _compile(
+                r"(?<![\w@.+-])[^\W\d_][\w.+-]* ?(?:@|\((?:at|@)\)|\[(?:at|@)\]) ?[\w-]+"
+                r"(?: ?[.,] ?[\w-]+)*",
+                IGNORE,
+            ),
+            0.7,
+        ),
         Rule(
             "IBAN_CODE",
             _compile(r"\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?\b", IGNORE),
@@ -740,6 +750,8 @@ STREET_FR = (
     r"sentier|villa|hameau|parvis|promenade|esplanade|mont[ée]e|rampe|traverse|sq|"
     r"lieu-dit|lieu dit|domaine|zone|za|zi|zac"
 )
+# The NIR's two-digit key is sometimes labelled: "1 85 05 78 006 084 clé 36".
+NIR_KEY_WORD = r"cl[ée]\s?:?\s?"
 CLINICAL_TITLES = r"Dr|Drs|Docteur|Pr|Professeur|Prof|M|Mr|Mme|Mlle|Monsieur|Madame|Mademoiselle"
 
 
@@ -772,21 +784,31 @@ def french_rules() -> list[Rule]:
         # NIR, plain or with any spacing; the key is checked when present.
         Rule(
             "FR_NIR",
-            _compile(r"(?<![\d])[12378](?:[ \t.]?[\dAB]){12}(?:[ \t.]?\d[ \t.]?\d)?(?!\d|[/.-]\d)"),
-            0.75,
+            _compile(
+                # A lookahead, so that a candidate the key rejects does not hide one that
+                # starts inside it ("02-09-2011 2 770780 059560").
+                r"(?<![\d])(?=([12378](?:[ \t.-]?[\dAB]){12}"
+                rf"(?:[ \t.-]?(?:{NIR_KEY_WORD})?\d[ \t.-]?\d)?(?!\d|[/.-]\d)))",
+                IGNORE,
+            ),
+            0.95,
+            group=1,
             validator=nir_valid,
             isolated=True,
         ),
         Rule(
             "FR_NIR",
             _compile(
-                r"(?<![\d])[12](?:[ \t]{0,2}[\dAB]){12}(?:[ \t]{0,2}\d[ \t]{0,2}\d)?(?!\d|[/.-]\d)"
+                r"(?<![\d])[12](?:[ \t]{0,2}[\dAB]){12}"
+                rf"(?:[ \t]{{0,2}}(?:{NIR_KEY_WORD})?\d[ \t]{{0,2}}\d)?(?!\d|[/.-]\d)",
+                IGNORE,
             ),
             0.4,
             validator=nir_shaped,
             isolated=True,
             context=_compile(
-                r"(?:s[ée]curit[ée] sociale|\bNIR\b|\bNSS\b|assur[ée]|identification|"
+                r"(?:s[ée]curit[ée] sociale|\bNIR\b|\bNSS\b|N°\s?SS\b|\bSS\b|assur[ée]|"
+                r"identification|"
                 r"assurance maladie|immatriculation|ans|sécu|secu)\W*(?:\w+\W+){0,3}$",
                 IGNORE,
             ),
@@ -823,6 +845,8 @@ def french_rules() -> list[Rule]:
             _compile(
                 r"(?<![\d.,])(?:[0-3]?\d\s?[/.\-|]\s?[01]?\d(?:\s?[/.\-|]\s?(?:19|20)?\d\d)?"
                 r"|(?:19|20)\d\d\s?[/.\-]\s?[01]?\d\s?[/.\-]\s?[0-3]?\d)(?![\d]|[.,]\d)"
+                # never the head of a longer date: "10 - 04/05/2018" is an item number and a date
+                r"(?!\s?[/.\-]\s?\d)"
             ),
             0.6,
             validator=_plausible_numeric_date,
@@ -830,7 +854,7 @@ def french_rules() -> list[Rule]:
         Rule(
             "DATE_TIME",
             _compile(
-                rf"\b(?:(?:le\s)?(?:[0-3]?\d|1er|(?:{NUMBER_WORDS_FR})(?:[\s-](?:{NUMBER_WORDS_FR}))*)"
+                rf"\b(?:(?:[0-3]?\d|1er|(?:{NUMBER_WORDS_FR})(?:[\s-](?:{NUMBER_WORDS_FR}))*)"
                 rf"\s?)?(?:{MONTHS_FR})\.?(?:\s?(?:(?:19|20)?\d\d|(?:{NUMBER_WORDS_FR})"
                 rf"(?:[\s-](?:{NUMBER_WORDS_FR}))*))?\b",
                 IGNORE,
@@ -929,7 +953,9 @@ def french_rules() -> list[Rule]:
         Rule(
             "PERSON",
             _compile(
-                rf"\b(?:{INITIAL}[ \t]?){{1,2}}{NAME_WORD}|\b{NAME_WORD}[ \t](?:{INITIAL}){{1,3}}"
+                # "M." before a name is Monsieur, a title, not an initial.
+                rf"\b(?!M\.[ \t])(?:{INITIAL}[ \t]?){{1,2}}{NAME_WORD}"
+                rf"|\b{NAME_WORD}[ \t](?:{INITIAL}){{1,3}}"
             ),
             0.65,
             validator=_not_clinical_words,

@@ -306,3 +306,84 @@ def test_common_nouns_before_possessive_are_not_names(detector):
     findings = detector.detect(text, "en")
 
     assert not overlapping(findings, text, "child")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "N° sécu : {a} {b} {c} {d} {e} {f} {key}",
+        "NIR {a}-{b}-{c}-{d}-{e}-{f}-{key}",
+        "NSS: {a} {b} {c} {d} {e} {f} clé {key}",
+        "Sécu {a}.{b}.{c}.{d}.{e}.{f}.{key}",
+        "N°SS:{a}{b}{c}{d}{e}{f}{key}",
+    ],
+)
+def test_nir_with_any_separator_or_a_labelled_key_is_a_nir(detector, template):
+    for body in ("1850578006084", "2690375112233"):
+        parts = dict(
+            zip(
+                "abcdef",
+                (body[0], body[1:3], body[3:5], body[5:7], body[7:10], body[10:13]),
+                strict=True,
+            )
+        )
+        text = template.format(**parts, key=_with_nir_key(body)[13:])
+        value = text.split(parts["a"], 1)[1]
+        value = parts["a"] + value
+
+        found = covering(detector.detect(text, "fr"), text, value)
+
+        assert [item.entity_type for item in found] == ["FR_NIR"], text
+
+
+@pytest.mark.parametrize(
+    ("text", "email"),
+    [
+        ("Mail : jean.dupont@aphp,fr", "jean.dupont@aphp,fr"),
+        ("Mail : jean.dupont@aphpfr", "jean.dupont@aphpfr"),
+        ("contact jean.dupont(at)aphp.fr demain", "jean.dupont(at)aphp.fr"),
+        ("write to j.smith [at] example.org today", "j.smith [at] example.org"),
+        ("mail: tlabelle @ medimail . com", "tlabelle @ medimail . com"),
+    ],
+)
+def test_emails_typed_with_a_slip_are_still_emails(detector, text, email):
+    found = covering(detector.detect(text, "fr"), text, email)
+
+    assert [item.entity_type for item in found] == ["EMAIL_ADDRESS"]
+
+
+@pytest.mark.parametrize("text", ["RDV à 10h@domicile", "price 5@3 units"])
+def test_an_at_sign_after_a_number_is_not_an_email(detector, text):
+    findings = detector.detect(text, "fr")
+
+    assert "EMAIL_ADDRESS" not in {item.entity_type for item in findings}
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "outside"),
+    [
+        ("Suivi :\n10 - 04/05/2018 : bilan", "04/05/2018", "10 - "),
+        ("Vu le 20 mai 2019 en consultation", "20 mai 2019", "le "),
+        ("Examens :\n3 - 12/11/2021 scanner", "12/11/2021", "3 - "),
+    ],
+)
+def test_french_dates_exclude_item_numbers_and_articles(detector, text, date, outside):
+    findings = detector.detect(text, "fr")
+
+    assert covering(findings, text, date)
+    assert not overlapping(findings, text, outside)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Patient : M. Daniel Moreno, né le 3 mars.", "Daniel Moreno"),
+        ("Adressé par le Dr.Fromentin pour avis", "Fromentin"),
+    ],
+)
+def test_a_title_before_a_name_is_not_masked(detector, text, name):
+    findings = detector.detect(text, "fr")
+
+    assert covering(findings, text, name)
+    title_end = text.index(name) - 1
+    assert not any(item.start < title_end for item in findings if item.end > title_end - 2)
