@@ -107,7 +107,7 @@ class DetectionConfig(dg.Config):
 
 
 @dg.asset(
-    deps=[raw_documents],
+    deps=[raw_documents, pii_token_model],
     partitions_def=DAILY_PARTITIONS,
     backfill_policy=SINGLE_RUN_BACKFILL,
     tags=placement_tags(ON_PREM_SENSITIVE),

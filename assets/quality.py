@@ -49,7 +49,6 @@ def _quality_table(report: dict) -> dg.TableMetadataValue:
 
 
 @dg.asset(
-    deps=["pii_token_model"],
     tags=placement_tags(ON_PREM_PUBLIC),
     kinds={"presidio"},
     owners=DATA_OWNERS,

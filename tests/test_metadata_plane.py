@@ -99,3 +99,17 @@ def test_expectation_suite_reports_names_and_outcomes_only():
     assert outcome.expectations["expect_column_values_to_not_be_null:doc_id"] is True
     assert outcome.expectations["expect_column_values_to_be_in_set:language"] is False
     assert RAW_EMAIL not in repr(outcome)
+
+
+def test_key_fingerprints_always_pass_the_metadata_guard():
+    """A fingerprint is hex: with too few digits, a run of decimal ones read as a phone
+    number and failed one run in twenty, at random, with a fresh key."""
+    import hashlib
+
+    from resources.keys import key_fingerprint
+
+    for index in range(3000):
+        key = hashlib.sha256(index.to_bytes(4, "big")).digest()
+        fingerprint = key_fingerprint(key)
+
+        assert check_metadata("anonymized_documents", {"pseudonym_key_fingerprint": fingerprint})

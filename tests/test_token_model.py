@@ -112,7 +112,7 @@ def test_saved_model_reloads_with_identical_predictions_and_no_text(tiny_model):
     model, folder = tiny_model
     texts = ["Patient Ana Lopez seen in Denver.", "Nothing personal here."]
 
-    reloaded = TokenModel.load(folder)
+    reloaded = TokenModel.load(folder, quantize=False)
 
     assert reloaded.predict(texts, ["en", "en"]) == model.predict(texts, ["en", "en"])
     assert reloaded.languages == ("en",)
@@ -190,3 +190,117 @@ def test_fine_tuning_learns_names_it_never_saw(shared_data):
     report = evaluate_detection(held_out, ModelAlone())
     assert report.counts("PERSON").recall >= 0.8
     assert report.over_masking <= 0.1
+
+
+def _labelled_file(folder) -> str:
+    path = folder / "labelled.json"
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "full_text": record.text,
+                    "spans": [
+                        {
+                            "entity_type": span.label,
+                            "entity_value": record.text[span.start : span.end],
+                            "start_position": span.start,
+                            "end_position": span.end,
+                        }
+                        for span in record.spans
+                    ],
+                }
+                for record in LABELLED
+            ]
+        )
+    )
+    return str(path)
+
+
+def test_train_detector_and_evaluate_with_the_model_from_the_command_line(tmp_path, capsys):
+    from hybrid_pipelines import cli
+
+    dataset = _labelled_file(tmp_path)
+    model_folder = tmp_path / "model"
+
+    trained = cli.main(
+        [
+            "train-detector",
+            "--dataset",
+            dataset,
+            "--out",
+            str(model_folder),
+            "--epochs",
+            "1",
+            "--layers",
+            "1",
+        ]
+    )
+    training_output = capsys.readouterr().out
+    evaluated = cli.main(
+        [
+            "evaluate",
+            "--dataset",
+            dataset,
+            "--split",
+            "heldout",
+            "--json",
+            "--token-model",
+            str(model_folder),
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+
+    assert trained == 0 and evaluated == 0
+    assert (model_folder / HEADER_FILE).is_file()
+    assert '"texts": 9' in training_output  # 12 records, index % 5 == 0 left out
+    assert "Maria" not in training_output
+    assert report["token_model"]["languages"] == ["en"]
+    assert report["detection"]["texts"] == 3
+
+
+def test_train_detector_refuses_a_routing_csv(tmp_path, capsys):
+    from hybrid_pipelines import cli
+
+    csv_file = tmp_path / "dlp.csv"
+    csv_file.write_text(
+        "Example ID,Category,Point,Type,Subtype,Example,Explanation\n"
+        "1,c,p,Positive,Direct,my pin is 1234,x\n"
+    )
+
+    code = cli.main(["train-detector", "--dataset", str(csv_file), "--out", str(tmp_path / "m")])
+
+    assert code == 2
+    assert "not a span-labelled set" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_token_model_asset_trains_on_prem_and_quality_scores_the_held_out_split(tmp_path):
+    import dagster as dg
+
+    from assets.detection import pii_token_model
+    from assets.quality import detection_quality
+    from resources.evaluation import EvaluationDatasets, TokenModelFolder
+
+    resources = {
+        "evaluation": EvaluationDatasets(paths=[_labelled_file(tmp_path)]),
+        "token_model": TokenModelFolder(path=str(tmp_path / "onprem" / "token_model")),
+    }
+    instance = dg.DagsterInstance.ephemeral()
+
+    trained = dg.materialize(
+        [pii_token_model],
+        instance=instance,
+        resources=resources,
+        run_config={"ops": {"pii_token_model": {"config": {"epochs": 1, "layers": 1}}}},
+    )
+    scored = dg.materialize([detection_quality], instance=instance, resources=resources)
+
+    assert resources["token_model"].current() is not None
+    [training] = trained.get_asset_materialization_events()
+    assert training.materialization.metadata["texts"].value == 9
+    [quality] = scored.get_asset_materialization_events()
+    assert quality.materialization.metadata["split"].value == "heldout"
+    assert quality.materialization.metadata["token_model"].value == "yes"
+    assert quality.materialization.metadata["texts"].value == 3
+    logs = json.dumps([str(entry.dagster_event) for entry in instance.all_logs(trained.run_id)])
+    assert "Maria Lopez" not in logs and "Denver" not in logs
