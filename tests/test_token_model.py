@@ -304,3 +304,44 @@ def test_token_model_asset_trains_on_prem_and_quality_scores_the_held_out_split(
     assert quality.materialization.metadata["texts"].value == 3
     logs = json.dumps([str(entry.dagster_event) for entry in instance.all_logs(trained.run_id)])
     assert "Maria Lopez" not in logs and "Denver" not in logs
+
+
+@pytest.mark.slow
+def test_the_edge_job_detects_with_the_token_model_on_ray_workers(
+    tiny_model, tmp_path, monkeypatch
+):
+    import shutil
+
+    import dagster as dg
+
+    from deployments import edge
+    from deployments.settings import load_settings
+    from hybrid_pipelines.cli import prepare_home
+
+    _, folder = tiny_model
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    (inbox / "2025-03-01").mkdir(parents=True)
+    (inbox / "2025-03-01" / "mail.jsonl").write_text(
+        '{"text": "Patient Ana Lopez seen in Denver, call 06 12 22 33 44.", "label": "sensitive"}\n'
+    )
+    for variable in ("HYBRID_HOME", "DAGSTER_HOME", "HYBRID_INBOX", "HYBRID_TOKEN_MODEL"):
+        monkeypatch.setenv(variable, "")
+    prepare_home(home, inbox)
+    settings = load_settings(home, inbox)
+    shutil.copytree(folder, settings.token_model_dir)
+
+    result = (
+        edge.build_definitions(settings)
+        .resolve_job_def("edge_ingest_job")
+        .execute_in_process(instance=dg.DagsterInstance.get(), partition_key="2025-03-01")
+    )
+
+    assert result.success
+    [detection] = [
+        event
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey("pii_findings")
+    ]
+    metadata = detection.materialization.metadata
+    assert metadata["token_model"].value == "yes"
+    assert metadata["findings"].value >= 1
