@@ -189,7 +189,8 @@ def common_rules() -> list[Rule]:
             "EMAIL_ADDRESS",
             _compile(
                 r"(?<![\w@.+-])[^\W\d_][\w.+-]* ?(?:@|\((?:at|@)\)|\[(?:at|@)\]) ?[\w-]+"
-                r"(?: ?[.,] ?[\w-]+)*",
+                # a comma stands for a dot only when glued: "host,fr", never "host, then"
+                r"(?:(?: ?\. ?|,)[\w-]+)*",
                 IGNORE,
             ),
             0.7,

@@ -293,7 +293,7 @@ def train_token_model(
     warmup = max(1, int(steps * settings.warmup_share))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup))),
+        lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup))),
     )
     loss_function = nn.CrossEntropyLoss(ignore_index=-100)
 

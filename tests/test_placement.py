@@ -149,7 +149,7 @@ def test_both_code_locations_load_and_agree_on_shared_assets(tmp_path, monkeypat
     assert lineage_violations(asset_nodes(cloud_defs, edge_defs)) == []
 
     expected_lineage = {
-        "pii_findings": {"raw_documents"},
+        "pii_findings": {"raw_documents", "pii_token_model"},
         "anonymized_documents": {"pii_findings", "raw_documents"},
         "training_corpus": {"anonymized_documents"},
         "document_routing": {"anonymized_documents", "egress_quarantine", "edge_model"},
