@@ -6,8 +6,10 @@ a local Ray instance and on a KubeRay cluster.
 """
 
 import contextlib
+import functools
 import logging
 import os
+import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -31,6 +33,11 @@ def air_gapped_ray_home(folder: Path) -> Iterator[None]:
     """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / RAY_CLUSTER_CONFIG).write_text("provider:\n  type: local\n")
+    # Ray's token authentication: the driver keeps the token of the first cluster it joined,
+    # and a second local cluster started from the same process (a new HOME, a new token
+    # file) would refuse it. One token per process, for every cluster it starts, unless the
+    # deployment set one.
+    os.environ.setdefault("RAY_AUTH_TOKEN", _process_ray_token())
     previous = os.environ.get("HOME")
     os.environ["HOME"] = str(folder)
     try:
@@ -40,6 +47,11 @@ def air_gapped_ray_home(folder: Path) -> Iterator[None]:
             os.environ.pop("HOME", None)
         else:
             os.environ["HOME"] = previous
+
+
+@functools.cache
+def _process_ray_token() -> str:
+    return secrets.token_hex(32)
 
 
 def _chunks(items: Sequence, size: int) -> list[tuple[int, int]]:

@@ -55,3 +55,27 @@ def test_a_range_of_days_is_one_run_with_every_partition(tmp_path, monkeypatch):
         assert materialized == set(DAYS), asset
     audit = (home / "onprem" / "egress_audit.jsonl").read_text().splitlines()
     assert len(audit) == len(DAYS)
+
+
+def test_local_ray_starts_again_in_the_same_process(tmp_path):
+    """A long-lived process (the in-process executor, the CLI) may start local Ray twice;
+    the second cluster must accept the driver, whose auth token is the first one's."""
+    import ray
+
+    from hybrid_pipelines.distributed import air_gapped_ray_home
+
+    answers = []
+    for attempt in range(2):
+        with air_gapped_ray_home(tmp_path / f"ray-home-{attempt}"):
+            ray.init(
+                num_cpus=1,
+                include_dashboard=False,
+                log_to_driver=False,
+                _node_ip_address="127.0.0.1",
+            )
+        try:
+            answers.append(ray.get(ray.remote(lambda: 6 * 7).remote()))
+        finally:
+            ray.shutdown()
+
+    assert answers == [42, 42]
