@@ -380,19 +380,31 @@ def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
             for match in NAME_TOKEN.finditer(text, part_start, part_end)
         ]
         tokens = [token for token in tokens if token[2]]
-        names = [token for token in tokens if token[2] not in FRENCH_NOT_NAME_WORDS]
+        not_name = FRENCH_NOT_NAME_WORDS | {
+            token[2] for token in tokens if _lowercase_stop_word(text[token[0] : token[1]])
+        }
+        names = [token for token in tokens if token[2] not in not_name]
         if not names or sum(len(token[2]) for token in names) < 2:
             continue
         if finding.entity_type in TRIMMED_TYPES:
-            while tokens and tokens[0][2] in FRENCH_NOT_NAME_WORDS:
+            while tokens and tokens[0][2] in not_name:
                 tokens.pop(0)
-            while tokens and tokens[-1][2] in FRENCH_NOT_NAME_WORDS:
+            while tokens and tokens[-1][2] in not_name:
                 tokens.pop()
             part_start, part_end = tokens[0][0], tokens[-1][1]
             while part_end > part_start and text[part_end - 1] in ",;:-–'’":
                 part_end -= 1
         kept.append(Finding(part_start, part_end, finding.entity_type, finding.score))
     return kept
+
+
+def _lowercase_stop_word(word: str) -> bool:
+    """A French function word written in lowercase ("sont", "née", "pour"): never the edge
+    of a name, whereas a capitalised "Le" or "De" may be a surname's particle."""
+    from spacy.lang.fr.stop_words import STOP_WORDS
+
+    bare = word.strip(".,;:’'-")
+    return bare.islower() and bare in STOP_WORDS
 
 
 def _plausible_ner(text: str, language: str, start: int, end: int, entity_type: str) -> bool:

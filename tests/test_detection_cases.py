@@ -387,3 +387,20 @@ def test_a_title_before_a_name_is_not_masked(detector, text, name):
     assert covering(findings, text, name)
     title_end = text.index(name) - 1
     assert not any(item.start < title_end for item in findings if item.end > title_end - 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "name"),
+    [
+        ("CC : Déo François sont venus hier", "Déo François sont", "Déo François"),
+        ("Vu pour Marie Dupont avec sa fille", "pour Marie Dupont avec", "Marie Dupont"),
+        ("Adressé à Jean Le Gall", "Jean Le Gall", "Jean Le Gall"),
+    ],
+)
+def test_lowercase_function_words_are_trimmed_from_french_names(text, span, name):
+    from hybrid_pipelines.pii import _french_name_parts
+
+    start = text.index(span)
+    [part] = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+
+    assert text[part.start : part.end] == name
