@@ -47,7 +47,8 @@ def edge_resources(settings: Settings) -> dict:
         "inbox": InboxResource(path=str(settings.inbox)),
         "evaluation": EvaluationDatasets(paths=[str(path) for path in settings.eval_datasets]),
         "token_model": TokenModelFolder(
-            path=str(settings.token_model_dir or settings.onprem_root / "models" / "token_model")
+            path=str(settings.token_model_dir or settings.onprem_root / "models" / "token_model"),
+            required=settings.token_model_required,
         ),
         "onprem": OnPremStoreResource(
             root=str(settings.onprem_root), at_rest_key_ref=settings.at_rest_key_ref

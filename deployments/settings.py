@@ -76,6 +76,7 @@ class Settings:
     training_tolerations: list = field(default_factory=list)
     eval_datasets: tuple[Path, ...] = ()
     token_model_dir: Path | None = None
+    token_model_required: bool = False
     kubeconfig: str | None = None
     kube_context: str | None = None
 
@@ -128,6 +129,7 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         token_model_dir=Path(
             env.get("HYBRID_TOKEN_MODEL") or home / "onprem" / "models" / "token_model"
         ).resolve(),
+        token_model_required=bool(env.get("HYBRID_TOKEN_MODEL")),
         kubeconfig=env.get("HYBRID_K8S_KUBECONFIG"),
         kube_context=env.get("HYBRID_K8S_CONTEXT"),
     )

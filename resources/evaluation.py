@@ -14,10 +14,13 @@ class EvaluationDatasets(dg.ConfigurableResource):
 
 class TokenModelFolder(dg.ConfigurableResource):
     """Where the on-prem token model lives. Its weights are learnt from raw labelled text,
-    so the folder is on the on-prem volume; while it holds no model, detection uses the
-    rule recognizers and spaCy alone."""
+    so the folder is on the on-prem volume. While the default folder holds no model,
+    detection uses the rule recognizers and spaCy alone; a folder named explicitly
+    (`required`, as `HYBRID_TOKEN_MODEL` does) must hold one, so a typo fails the run
+    instead of quietly detecting less."""
 
     path: str
+    required: bool = False
 
     def folder(self) -> Path:
         return Path(self.path)
@@ -27,4 +30,12 @@ class TokenModelFolder(dg.ConfigurableResource):
         from hybrid_pipelines.token_model import HEADER_FILE
 
         folder = self.folder()
-        return str(folder) if (folder / HEADER_FILE).is_file() else None
+        if (folder / HEADER_FILE).is_file():
+            return str(folder)
+        if self.required:
+            raise dg.Failure(
+                f"no token model in {folder} (HYBRID_TOKEN_MODEL): train one with "
+                "`hybrid-pipelines train-detector --out` or the pii_token_model asset, "
+                "or unset the variable to detect with the rules alone"
+            )
+        return None

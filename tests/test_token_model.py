@@ -350,3 +350,23 @@ def test_the_edge_job_detects_with_the_token_model_on_ray_workers(
     metadata = detection.materialization.metadata
     assert metadata["token_model"].value == "yes"
     assert metadata["findings"].value >= 1
+
+
+def test_a_token_model_folder_named_explicitly_must_hold_a_model(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from deployments.resources import edge_resources
+    from deployments.settings import load_settings
+    from resources.evaluation import TokenModelFolder
+
+    missing = tmp_path / "typo" / "token_model"
+    monkeypatch.setenv("HYBRID_TOKEN_MODEL", str(missing))
+    named = edge_resources(load_settings(tmp_path / "home"))["token_model"]
+    monkeypatch.delenv("HYBRID_TOKEN_MODEL")
+    default = edge_resources(load_settings(tmp_path / "home"))["token_model"]
+
+    assert named.required and named.folder() == missing
+    with pytest.raises(dg.Failure, match="HYBRID_TOKEN_MODEL"):
+        named.current()
+    assert not default.required and default.current() is None
+    assert TokenModelFolder(path=str(missing)).current() is None
