@@ -35,7 +35,7 @@ class TokenModelConfig(dg.Config):
         default_factory=list,
         description="Span-labelled files on-prem; empty: the files in HYBRID_EVAL_DATASETS.",
     )
-    epochs: int = 4
+    epochs: int = Field(default=4, ge=1)
     layers: int = Field(default=6, ge=1, le=6, description="MiniLM layers kept")
 
 
@@ -74,7 +74,9 @@ def pii_token_model(
         )
 
     settings = TrainingSettings(epochs=config.epochs, layers=config.layers)
-    model = train_token_model(records, settings, [dataset_sha256(path) for path in paths])
+    model = train_token_model(
+        records, settings, [dataset_sha256(path) for path in paths], split="dev"
+    )
     target = token_model.folder()
     staging = target.with_name(f".{target.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)

@@ -161,7 +161,7 @@ def run_lineage(
 
 SUMMARY_FIELDS = {
     "raw_documents": ("dagster/row_count", "quarantined_records"),
-    "pii_findings": ("documents_with_pii", "findings", "documents_per_second"),
+    "pii_findings": ("documents_with_pii", "findings", "token_model", "documents_per_second"),
     "anonymized_documents": ("dagster/row_count", "held_back_records"),
     "training_corpus": ("dagster/row_count", "objects_written"),
     "sensitivity_model_candidate": ("model_version", "validation_f1"),
@@ -274,8 +274,19 @@ def train_detector(
     from hybrid_pipelines.evaluation import split_records
     from hybrid_pipelines.token_model import TrainingSettings, dataset_sha256, train_token_model
 
+    settings = TrainingSettings(epochs=epochs, layers=layers)
+    try:
+        settings.check()
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"{out}: exists and is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+    except (ValueError, OSError) as error:
+        _say(f"error: {error}")
+        return 2
+
     records: list[LabelledText] = []
-    for dataset in datasets:
+    unique = list(dict.fromkeys(path.resolve() for path in datasets))
+    for dataset in unique:
         try:
             loaded = load_labelled(dataset)
         except ValueError as error:
@@ -288,10 +299,13 @@ def train_detector(
         records.extend(chosen[:limit] if limit is not None else chosen)
 
     _say(f"training the token model on {len(records)} labelled texts ({split} split)")
-    settings = TrainingSettings(epochs=epochs, layers=layers)
-    model = train_token_model(
-        records, settings, dataset_hashes=[dataset_sha256(dataset) for dataset in datasets]
-    )
+    try:
+        model = train_token_model(
+            records, settings, [dataset_sha256(dataset) for dataset in unique], split=split
+        )
+    except ValueError as error:
+        _say(f"error: {error}")
+        return 2
     model.save(out)
     summary = model.summary
     _say(
@@ -299,6 +313,7 @@ def train_detector(
             {
                 "model": str(out),
                 "texts": summary.texts,
+                "split": summary.split,
                 "languages": summary.languages,
                 "windows": summary.windows,
                 "tokens_per_class": summary.tokens_per_class,
@@ -308,6 +323,16 @@ def train_detector(
         )
     )
     return 0
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
 
 
 def _day(value: str) -> str:
@@ -361,9 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         help="dev: leave index %% 5 == 0 out for evaluation (default); all: every record",
     )
     train.add_argument("--out", type=Path, required=True, help="model folder (on-prem)")
-    train.add_argument("--epochs", type=int, default=4)
-    train.add_argument("--layers", type=int, default=6, help="MiniLM layers kept (1-6)")
-    train.add_argument("--limit", type=int, help="first N records of each set")
+    train.add_argument("--epochs", type=_positive, default=4)
+    train.add_argument(
+        "--layers", type=int, choices=range(1, 7), default=6, help="MiniLM layers kept (1-6)"
+    )
+    train.add_argument("--limit", type=_positive, help="first N records of each set")
 
     # `evaluate` forwards its options to the evaluation module, which owns them.
     arguments, forwarded = parser.parse_known_args(argv)
@@ -392,8 +419,6 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "ui":
         return start_ui(arguments.home, arguments.port)
     if arguments.command == "train-detector":
-        if not 1 <= arguments.layers <= 6:
-            parser.error("--layers must be between 1 and 6")
         return train_detector(
             arguments.dataset,
             arguments.split,

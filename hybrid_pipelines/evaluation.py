@@ -390,9 +390,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "detector": "stock presidio" if arguments.stock else "hybrid_pipelines",
     }
     if detector.token_model is not None:
+        from hybrid_pipelines.token_model import dataset_sha256
+
+        trained_on = detector.token_model.summary
+        if dataset_sha256(arguments.dataset) in trained_on.dataset_sha256 and (
+            trained_on.split != "dev" or arguments.split != "heldout"
+        ):
+            print(
+                f"warning: the token model was trained on the {trained_on.split} split of "
+                "this file; only --split heldout of a model trained on dev is a fair score",
+                file=sys.stderr,
+            )
         header["token_model"] = {
             "languages": detector.token_model.languages,
             "trained_on_texts": detector.token_model.summary.texts,
+            "trained_on_split": detector.token_model.summary.split,
             "dataset_sha256": detector.token_model.summary.dataset_sha256,
         }
 

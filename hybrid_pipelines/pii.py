@@ -187,9 +187,12 @@ class PiiDetector:
             model_findings: list[list[Finding]] = [[] for _ in positions]
             model_replaces_ner = False
             if self.token_model is not None and language in self.token_model.languages:
-                model_findings = self.token_model.predict(
-                    [texts[position] for position in positions], [language] * len(positions)
-                )
+                model_findings = [
+                    [item for item in found if item.score >= self.score_threshold]
+                    for found in self.token_model.predict(
+                        [texts[position] for position in positions], [language] * len(positions)
+                    )
+                ]
                 model_replaces_ner = True
             for position, recognizer_results, extra in zip(
                 positions, analyzed, model_findings, strict=True

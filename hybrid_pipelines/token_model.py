@@ -11,6 +11,7 @@ data: a saved model is an on-prem artifact, never copied to the cloud store. Its
 holds counts, hashes and settings only.
 """
 
+import bisect
 import hashlib
 import importlib
 import json
@@ -20,6 +21,7 @@ import os
 import random
 import re
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -86,6 +88,22 @@ INPUT_FEATURES = len(SHAPE_FEATURES) + len(MODEL_LANGUAGES)
 WORD_AROUND = re.compile(r"\S+")
 
 
+class _SymbolsAsSpaces(dict):
+    """`str.translate` table, filled on first sight of each character: symbols (emoji,
+    pictographs, modifiers) and private or unassigned code points become spaces. MiniLM's
+    tokenizer reads "🙏Sarah" as one unknown token, which hid the name; a space keeps the
+    offsets and splits the word."""
+
+    def __missing__(self, code_point: int):
+        category = unicodedata.category(chr(code_point))
+        replacement = " " if category in ("So", "Sk", "Co", "Cn", "Cs") else chr(code_point)
+        self[code_point] = replacement
+        return replacement
+
+
+SYMBOLS_AS_SPACES = _SymbolsAsSpaces()
+
+
 @dataclass
 class TrainingSettings:
     """How a token model is fitted; every field is recorded in the saved header."""
@@ -101,12 +119,22 @@ class TrainingSettings:
     hidden_units: int = 128
     seed: int = 13
 
+    def check(self) -> None:
+        """A clear error for settings that would train nothing or break the encoder."""
+        if not 1 <= self.layers <= 6:
+            raise ValueError(f"layers must be between 1 and 6, not {self.layers}")
+        if self.epochs < 1 or self.batch_size < 1 or self.hidden_units < 1:
+            raise ValueError("epochs, batch size and hidden units must be at least 1")
+        if not 0 <= self.stride < self.max_tokens - 2 or self.max_tokens > 512:
+            raise ValueError("need 0 <= stride < max_tokens - 2 and max_tokens <= 512")
+
 
 @dataclass
 class TrainingSummary:
     """What a model was trained on: counts and hashes, never text."""
 
     texts: int = 0
+    split: str = "dev"
     languages: list[str] = field(default_factory=list)
     windows: int = 0
     tokens_per_class: dict[str, int] = field(default_factory=dict)
@@ -232,17 +260,28 @@ class TokenModel:
             raise ValueError(f"{directory}: not a token model (needs {HEADER_FILE} and weights)")
         try:
             header = json.loads(header_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{header_path}: invalid JSON ({error.msg})") from error
-        if header.get("format") != FORMAT_VERSION or header.get("classes") != list(ENTITY_CLASSES):
-            raise ValueError(f"{header_path}: unsupported token model format or classes")
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            reason = type(error).__name__
+            raise ValueError(f"{header_path}: not a JSON header ({reason})") from error
+        if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{header_path}: unsupported token model format")
+        if header.get("classes") != list(ENTITY_CLASSES):
+            raise ValueError(f"{header_path}: unsupported token model classes")
         if _file_sha256(weights_path) != header.get("weights_sha256"):
             raise ValueError(f"{weights_path}: weights do not match the header's checksum")
 
-        settings = TrainingSettings(**header["settings"])
-        summary = TrainingSummary(**header["summary"])
-        tagger = _new_tagger(settings, pretrained=False)
-        tagger.load_state_dict(load_file(weights_path))
+        try:
+            settings = TrainingSettings(**header["settings"])
+            summary = TrainingSummary(**header["summary"])
+            settings.check()
+            tagger = _new_tagger(settings, pretrained=False)
+            tagger.load_state_dict(load_file(weights_path))
+        except Exception as error:
+            # Wrong keys, shapes or a damaged file: the exception names the fault, and its
+            # text (tensor names, sizes) holds no data.
+            raise ValueError(
+                f"{directory}: unreadable token model ({type(error).__name__}); train it again"
+            ) from error
         if quantize is None:
             quantize = not torch.cuda.is_available()
         if quantize:
@@ -254,9 +293,12 @@ def train_token_model(
     texts: Sequence,
     settings: TrainingSettings | None = None,
     dataset_hashes: Sequence[str] = (),
+    split: str = "dev",
 ) -> TokenModel:
-    """Fine-tune MiniLM and the head on labelled texts (`LabelledText` records)."""
+    """Fine-tune MiniLM and the head on labelled texts (`LabelledText` records); `split` is
+    recorded so that evaluation can tell whether a split holds training records."""
     settings = settings or TrainingSettings()
+    settings.check()
     if not texts:
         raise ValueError("no labelled texts to train the token model on")
     _seed(settings.seed)
@@ -271,7 +313,7 @@ def train_token_model(
         settings,
         [record.spans for record in texts],
     )
-    summary = TrainingSummary(texts=len(texts), windows=len(windows))
+    summary = TrainingSummary(texts=len(texts), split=split, windows=len(windows))
     summary.languages = sorted({record.language for record in texts} & set(MODEL_LANGUAGES))
     summary.dataset_sha256 = list(dataset_hashes)
     for window in windows:
@@ -301,6 +343,8 @@ def train_token_model(
     for epoch in range(settings.epochs):
         for batch in _training_batches(windows, settings.batch_size, settings.seed + epoch):
             input_ids, attention_mask, shapes, labels = _collate(batch)
+            if not bool((labels >= 0).any()):
+                continue  # empty or blank texts only: nothing to learn, and a NaN loss
             logits = tagger(input_ids, attention_mask, shapes)
             loss = loss_function(logits.reshape(-1, len(ENTITY_CLASSES)), labels.reshape(-1))
             optimizer.zero_grad()
@@ -316,6 +360,8 @@ def train_token_model(
             float(np.mean(losses[-max(1, len(windows) // settings.batch_size) :])),
         )
 
+    if not losses:
+        raise ValueError("the labelled texts hold no tokens to learn from (all empty or blank)")
     summary.seconds = round(time.perf_counter() - started, 1)
     summary.final_loss = round(float(np.mean(losses[-20:])), 5) if losses else 0.0
     return TokenModel(tagger, settings, summary)
@@ -332,7 +378,7 @@ def encode_windows(
     if not texts:
         return []
     encoded = tokenizer(
-        list(texts),
+        [text.translate(SYMBOLS_AS_SPACES) for text in texts],
         truncation=True,
         max_length=settings.max_tokens,
         stride=settings.stride,
@@ -342,6 +388,7 @@ def encode_windows(
         return_attention_mask=False,
     )
     windows = []
+    layouts: dict[int, TextLayout] = {}
     for window_index, (input_ids, offsets, text_index) in enumerate(
         zip(
             encoded["input_ids"],
@@ -353,8 +400,12 @@ def encode_windows(
         text = texts[text_index]
         offsets = [tuple(offset) for offset in offsets]
         language = [float(languages[text_index] == code) for code in MODEL_LANGUAGES]
+        if text_index not in layouts:
+            layouts[text_index] = TextLayout(text)
+        layout = layouts[text_index]
         shapes = [
-            token_shape(text, offsets, position) + language for position in range(len(offsets))
+            token_shape(text, offsets, position, layout) + language
+            for position in range(len(offsets))
         ]
         labels = None
         if gold is not None:
@@ -364,31 +415,71 @@ def encode_windows(
     return windows
 
 
-def token_shape(text: str, offsets: Sequence[tuple[int, int]], position: int) -> list[float]:
+class TextLayout:
+    """Words and line breaks of one text, found once, so that the shape of each token costs
+    a binary search and not a scan: a text without spaces is one long word, and scanning it
+    for every token would take time in the square of its length."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = [(match.start(), match.end()) for match in WORD_AROUND.finditer(text)]
+        self.word_starts = [start for start, _ in self.words]
+        self.line_breaks = [index for index, character in enumerate(text) if character == "\n"]
+        self._casing: dict[int, tuple[bool, bool]] = {}
+
+    def word_index(self, position: int) -> int:
+        return bisect.bisect_right(self.word_starts, position) - 1
+
+    def casing(self, index: int) -> tuple[bool, bool]:
+        """(all capitals, title case) of a word, with at least two letters."""
+        if index not in self._casing:
+            start, end = self.words[index]
+            letters = [character for character in self.text[start:end] if character.isalpha()]
+            self._casing[index] = (
+                len(letters) >= 2 and all(character.isupper() for character in letters),
+                len(letters) >= 2 and letters[0].isupper() and "".join(letters[1:]).islower(),
+            )
+        return self._casing[index]
+
+    def first_on_line(self, index: int) -> bool:
+        if index == 0:
+            return True
+        line = bisect.bisect_left(self.line_breaks, self.words[index][0]) - 1
+        return line >= 0 and self.words[index - 1][1] <= self.line_breaks[line]
+
+
+def token_shape(
+    text: str,
+    offsets: Sequence[tuple[int, int]],
+    position: int,
+    layout: TextLayout | None = None,
+) -> list[float]:
     """The SHAPE_FEATURES of one token, read from the original (cased) text."""
     start, end = offsets[position]
     if end <= start:
         return [0.0] * len(SHAPE_FEATURES)
 
+    layout = layout or TextLayout(text)
     piece = text[start:end]
-    word_start = start
-    while word_start > 0 and not text[word_start - 1].isspace():
-        word_start -= 1
-    word_match = WORD_AROUND.match(text, word_start)
-    word = word_match.group() if word_match else piece
-    letters = [character for character in word if character.isalpha()]
-    line_before = text[text.rfind("\n", 0, word_start) + 1 : word_start]
+    index = layout.word_index(start)
+    all_caps, title_case = layout.casing(index)
+    word_start = layout.words[index][0]
+    if start > word_start:
+        previous_character = text[start - 1]
+    elif index > 0:
+        previous_character = text[layout.words[index - 1][1] - 1]
+    else:
+        previous_character = None
     previous_end = offsets[position - 1][1] if position > 0 else -1
-    before = text[:start].rstrip()
 
     return [
         float(piece[:1].isupper()),
-        float(len(letters) >= 2 and all(character.isupper() for character in letters)),
-        float(len(letters) >= 2 and letters[0].isupper() and "".join(letters[1:]).islower()),
+        float(all_caps),
+        float(title_case),
         float(any(character.isdigit() for character in piece)),
         float(previous_end == start),
-        float(not line_before.strip()),
-        float(not before or before[-1] in ".!?:"),
+        float(layout.first_on_line(index)),
+        float(previous_character is None or previous_character in ".!?:"),
     ]
 
 
@@ -490,7 +581,8 @@ def spans_from_words(
     text: str, word_probabilities: dict[tuple[int, int], np.ndarray], threshold: float
 ) -> list[Finding]:
     """Findings from per-word class probabilities: consecutive words of one emitted class,
-    separated by spaces only (never a line break), make one span."""
+    separated by spaces only (never a line break), make one span. Its score is the mean
+    probability, over its words, of being part of some entity."""
     findings: list[Finding] = []
     current: list = []
     for (start, end), values in sorted(word_probabilities.items()):
@@ -500,7 +592,7 @@ def spans_from_words(
             findings.append(_finding(current))
             current = []
         if label is not None:
-            current.append((start, end, label, float(values[ENTITY_CLASSES.index(label)])))
+            current.append((start, end, label, float(1.0 - values[0])))
     if current:
         findings.append(_finding(current))
     return findings

@@ -370,3 +370,127 @@ def test_a_token_model_folder_named_explicitly_must_hold_a_model(tmp_path, monke
         named.current()
     assert not default.required and default.current() is None
     assert TokenModelFolder(path=str(missing)).current() is None
+
+
+def test_symbols_glued_to_a_word_do_not_hide_it_from_the_tokenizer():
+    from hybrid_pipelines.token_model import _tokenizer, encode_windows
+
+    text = "Thanks 🙏Sarah, see you in 📍Chicago 👤"
+    [window] = encode_windows(_tokenizer(), [text], ["en"], TINY)
+
+    pieces = [text[start:end] for start, end in window.offsets if end > start]
+    assert "Sarah" in pieces and "Chicago" in pieces
+    assert "[UNK]" not in _tokenizer().convert_ids_to_tokens(window.input_ids)
+
+
+def test_shapes_of_a_text_without_spaces_match_token_by_token():
+    from hybrid_pipelines.token_model import TextLayout
+
+    text = "ref=ABC,Jean.DUPONT;x\nMme:Marie"
+    offsets = [(0, 3), (3, 4), (4, 7), (7, 8), (8, 12), (12, 13), (13, 19), (22, 25)]
+    layout = TextLayout(text)
+    feature = {name: index for index, name in enumerate(SHAPE_FEATURES)}
+
+    shapes = [token_shape(text, offsets, index, layout) for index in range(len(offsets))]
+
+    assert shapes == [token_shape(text, offsets, index) for index in range(len(offsets))]
+    assert shapes[0][feature["line_start"]] == 1.0 and shapes[7][feature["line_start"]] == 1.0
+    assert shapes[4][feature["glued_to_previous"]] == 1.0
+    assert shapes[6][feature["after_sentence_end"]] == 1.0  # "DUPONT" right after "."
+
+
+@pytest.mark.parametrize(
+    ("header_change", "message"),
+    [
+        (lambda header: [header], "unsupported token model format"),
+        (
+            lambda header: {**header, "settings": {**header["settings"], "dropout": 0.2}},
+            "unreadable token model",
+        ),
+        (
+            lambda header: {k: v for k, v in header.items() if k != "settings"},
+            "unreadable token model",
+        ),
+        (
+            lambda header: {**header, "settings": {**header["settings"], "layers": 3}},
+            "unreadable token model",
+        ),
+    ],
+)
+def test_a_damaged_header_is_a_clear_error(tiny_model, tmp_path, header_change, message):
+    _, folder = tiny_model
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / WEIGHTS_FILE).write_bytes((folder / WEIGHTS_FILE).read_bytes())
+    header = json.loads((folder / HEADER_FILE).read_text())
+    (damaged / HEADER_FILE).write_text(json.dumps(header_change(header)))
+
+    with pytest.raises(ValueError, match=message):
+        TokenModel.load(damaged)
+
+
+def test_settings_that_train_nothing_are_refused():
+    for settings in (TrainingSettings(epochs=0), TrainingSettings(layers=7)):
+        with pytest.raises(ValueError):
+            train_token_model(LABELLED, settings)
+    blank = [LabelledText(str(index), " ", "en", []) for index in range(20)]
+    with pytest.raises(ValueError, match="no tokens to learn from"):
+        train_token_model(blank, TINY)
+
+
+def test_blank_texts_among_labelled_ones_keep_the_loss_finite():
+    blank = [LabelledText(f"blank-{index}", "", "en", []) for index in range(8)]
+
+    model = train_token_model(blank + LABELLED, TINY)
+
+    assert np.isfinite(model.summary.final_loss)
+
+
+def test_the_score_threshold_applies_to_the_model_findings():
+    text = "Mail Maria Lopez today."
+
+    strict = PiiDetector(languages=["en"], token_model=FixedModel(), score_threshold=0.995)
+    default = PiiDetector(languages=["en"], token_model=FixedModel())
+
+    assert "Maria Lopez" not in {text[item.start : item.end] for item in strict.detect(text, "en")}
+    assert "Maria Lopez" in {text[item.start : item.end] for item in default.detect(text, "en")}
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--epochs", "0"], ["--layers", "7"], ["--limit", "-3"]],
+)
+def test_train_detector_refuses_settings_that_train_nothing(tmp_path, arguments):
+    from hybrid_pipelines import cli
+
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(
+            [
+                "train-detector",
+                "--dataset",
+                _labelled_file(tmp_path),
+                "--out",
+                str(tmp_path / "m"),
+                *arguments,
+            ]
+        )
+
+    assert stopped.value.code == 2
+
+
+def test_train_detector_says_what_is_wrong_before_training(tmp_path, capsys):
+    from hybrid_pipelines import cli
+
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+
+    no_records = cli.main(["train-detector", "--dataset", str(empty), "--out", str(tmp_path / "m")])
+    bad_out = cli.main(
+        ["train-detector", "--dataset", _labelled_file(tmp_path), "--out", str(a_file)]
+    )
+    output = capsys.readouterr().out
+
+    assert no_records == 2 and "no labelled texts" in output
+    assert bad_out == 2 and "is not a folder" in output
