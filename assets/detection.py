@@ -3,7 +3,6 @@ on Ray workers; pii_token_model: that model, fine-tuned on the team's labelled f
 
 import shutil
 import time
-from pathlib import Path
 
 import dagster as dg
 from dagster_ray import RayResource
@@ -21,9 +20,7 @@ from assets.common import (
 )
 from assets.ingestion import raw_documents
 from hybrid_pipelines.charts import bar_chart
-from hybrid_pipelines.datasets import LabelledText, load_labelled
 from hybrid_pipelines.distributed import detect_on_ray
-from hybrid_pipelines.evaluation import split_records
 from hybrid_pipelines.pii import DEFAULT_SCORE_THRESHOLD, SUPPORTED_LANGUAGES
 from hybrid_pipelines.placement import ON_PREM_SENSITIVE
 from resources.evaluation import EvaluationDatasets, TokenModelFolder
@@ -60,18 +57,7 @@ def pii_token_model(
     from hybrid_pipelines.token_model import TrainingSettings, dataset_sha256, train_token_model
 
     protect_logs(context)
-    paths = [Path(path) for path in (config.datasets or evaluation.paths)]
-    records = [
-        record
-        for path in paths
-        for record in split_records(load_labelled(path), "dev")
-        if isinstance(record, LabelledText)
-    ]
-    if not records:
-        raise dg.Failure(
-            "no span-labelled texts to train on: set HYBRID_EVAL_DATASETS or the asset's "
-            "`datasets` config to on-prem .json/.jsonl span files"
-        )
+    paths, records = evaluation.span_records(config.datasets, "dev")
 
     settings = TrainingSettings(epochs=config.epochs, layers=config.layers)
     model = train_token_model(

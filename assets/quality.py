@@ -1,15 +1,13 @@
 """detection_quality: how well the detector finds PII on the team's own labelled files."""
 
 import time
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
 from assets.common import DATA_OWNERS, materialized, placement_tags, protect_logs
 from hybrid_pipelines.charts import bar_chart
-from hybrid_pipelines.datasets import LabelledText, load_labelled
-from hybrid_pipelines.evaluation import evaluate_detection, split_records
+from hybrid_pipelines.evaluation import evaluate_detection
 from hybrid_pipelines.pii import PiiDetector
 from hybrid_pipelines.placement import ON_PREM_PUBLIC
 from resources.evaluation import EvaluationDatasets, TokenModelFolder
@@ -67,26 +65,9 @@ def detection_quality(
     (index % 5 == 0) is scored, since the model learnt from the rest."""
     protect_logs(context)
     started = time.monotonic()
-    paths = [Path(path) for path in (config.datasets or evaluation.paths)]
-    if not paths:
-        raise dg.Failure(
-            "no labelled dataset configured: set HYBRID_EVAL_DATASETS or the "
-            "asset's `datasets` config"
-        )
-
     model_folder = token_model.current()
     split = "heldout" if model_folder else "all"
-    records = [
-        record
-        for path in paths
-        for record in split_records(load_labelled(path), split)
-        if isinstance(record, LabelledText)
-    ]
-    if not records:
-        raise dg.Failure(
-            "the configured files hold no span-labelled texts "
-            "(routing CSVs are evaluated by `hybrid-pipelines evaluate`)"
-        )
+    paths, records = evaluation.span_records(config.datasets, split)
 
     detector = PiiDetector(token_model=model_folder)
     report = evaluate_detection(records, detector).as_dict()

@@ -11,6 +11,32 @@ class EvaluationDatasets(dg.ConfigurableResource):
 
     paths: list[str] = Field(default_factory=list)
 
+    def span_records(self, chosen: list[str], split: str) -> tuple[list[Path], list]:
+        """The files (`chosen`, else the configured ones) and their span-labelled records of
+        one split; a clear failure when there are none."""
+        from hybrid_pipelines.datasets import LabelledText, load_labelled
+        from hybrid_pipelines.evaluation import split_records
+
+        paths = [Path(path) for path in (chosen or self.paths)]
+        if not paths:
+            raise dg.Failure(
+                "no labelled dataset configured: set HYBRID_EVAL_DATASETS or the "
+                "asset's `datasets` config"
+            )
+        records = [
+            record
+            for path in paths
+            for record in split_records(load_labelled(path), split)
+            if isinstance(record, LabelledText)
+        ]
+        if not records:
+            raise dg.Failure(
+                f"the configured files hold no span-labelled texts in the {split} split "
+                "(.json/.jsonl span files; routing CSVs are evaluated by "
+                "`hybrid-pipelines evaluate`)"
+            )
+        return paths, records
+
 
 class TokenModelFolder(dg.ConfigurableResource):
     """Where the on-prem token model lives. Its weights are learnt from raw labelled text,
