@@ -108,7 +108,8 @@ class PiiDetector:
 
     With a `token_model` (see `hybrid_pipelines.token_model`), its names, places, addresses,
     organisations and titles replace spaCy's name-type entities in the languages it was
-    trained for; the rule recognizers keep every other type.
+    trained for, and the rule types of MODEL_REPLACED_RULE_TYPES; the rule recognizers keep
+    every other type.
     """
 
     def __init__(
