@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -399,17 +399,18 @@ def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
             for match in NAME_TOKEN.finditer(text, part_start, part_end)
         ]
         tokens = [token for token in tokens if token[2]]
-        not_name = FRENCH_NOT_NAME_WORDS | {
-            token[2] for token in tokens if _lowercase_stop_word(text[token[0] : token[1]])
-        }
-        names = [token for token in tokens if token[2] not in not_name]
+        # Whether each token cannot be (part of) a name, decided once per token.
+        outside = [
+            token[2] in FRENCH_NOT_NAME_WORDS or _lowercase_stop_word(text[token[0] : token[1]])
+            for token in tokens
+        ]
+        names = [token for token, out in zip(tokens, outside, strict=True) if not out]
         if not names or sum(len(token[2]) for token in names) < 2:
             continue
         if finding.entity_type in TRIMMED_TYPES:
-            while tokens and tokens[0][2] in not_name:
-                tokens.pop(0)
-            while tokens and tokens[-1][2] in not_name:
-                tokens.pop()
+            first = outside.index(False)
+            last = len(outside) - 1 - outside[::-1].index(False)
+            tokens = tokens[first : last + 1]
             part_start, part_end = tokens[0][0], tokens[-1][1]
             while part_end > part_start and text[part_end - 1] in ",;:-–'’":
                 part_end -= 1
@@ -420,10 +421,15 @@ def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
 def _lowercase_stop_word(word: str) -> bool:
     """A French function word written in lowercase ("sont", "née", "pour"): never the edge
     of a name, whereas a capitalised "Le" or "De" may be a surname's particle."""
+    bare = word.strip(".,;:’'-")
+    return bare.islower() and bare in _french_stop_words()
+
+
+@cache
+def _french_stop_words() -> frozenset[str]:
     from spacy.lang.fr.stop_words import STOP_WORDS
 
-    bare = word.strip(".,;:’'-")
-    return bare.islower() and bare in STOP_WORDS
+    return frozenset(STOP_WORDS)
 
 
 def _plausible_ner(text: str, language: str, start: int, end: int, entity_type: str) -> bool:
