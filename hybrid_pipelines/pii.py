@@ -314,6 +314,17 @@ NOT_A_NAME = frozenset(
 )
 # "Dr.Martin" looks like a domain to the URL recognizer; it is a title glued to a name.
 GLUED_TITLE = re.compile(r"^(?:Dr|Drs|Pr|Mr|Mme|Mlle|Me|M)\.[A-ZÀ-Þ]")
+# Dates and numbers of legal texts ("Loi du 18 août 2013", "Décret n°2013-1066") and the
+# numbers of health establishments (FINESS, a public registry) identify no one.
+PUBLIC_REFERENCE = re.compile(
+    r"(?:\b(?:loi|d[ée]cret|arr[êe]t[ée]|directive|r[èe]glement|circulaire)\s+"
+    r"(?:n[°o]\s*(?:\d+[-/])?|(?:n[°o]\s*\S+\s+)?du\s+)|\bFINESS\W{0,6})$",
+    re.IGNORECASE,
+)
+PUBLIC_REFERENCE_TYPES = frozenset(
+    {"DATE_TIME", "MEDICAL_RECORD_NUMBER", "ID_NUMBER", "PHONE_NUMBER", "FR_SIRET"}
+)
+PUBLIC_REFERENCE_REACH = 60
 TIME_OR_NUMBER = re.compile(r"^[\W\d_]*$|^\d{1,2}[:h]\d{2}")
 DATE_WORDS = re.compile(
     r"\d{1,2}[/.-]\d{1,2}|\d{4}-\d{2}|\b(?:jan|feb|fév|fev|mar|apr|avr|may|mai|jun|juin|jul|juil|"
@@ -346,6 +357,10 @@ def refine_findings(
             continue
         if item.entity_type == "URL" and GLUED_TITLE.match(text[item.start : item.end]):
             continue
+        if item.entity_type in PUBLIC_REFERENCE_TYPES and PUBLIC_REFERENCE.search(
+            text, max(0, item.start - PUBLIC_REFERENCE_REACH), item.start
+        ):
+            continue
         metadata = item.recognition_metadata or {}
         recognizer_name = metadata.get("recognizer_name")
         spacy_name = (
@@ -365,7 +380,52 @@ def refine_findings(
         else:
             findings.append(finding)
 
-    return resolve_overlaps(findings, merge=True)
+    return _without_grid_numbers(text, resolve_overlaps(findings, merge=True))
+
+
+# A line of bare numbers (a monitoring export, a lab table) holds measurements, not phone
+# numbers, dates or record numbers, when most of its digits match no identifier.
+GRID_TYPES = frozenset({"PHONE_NUMBER", "DATE_TIME", "MEDICAL_RECORD_NUMBER"})
+GRID_MIN_NUMBERS = 8
+BARE_NUMBER = re.compile(r"[\d ]+")
+DIGIT_RUN = re.compile(r"\d+")
+
+
+def _without_grid_numbers(text: str, findings: list[Finding]) -> list[Finding]:
+    grid_lines: dict[tuple[int, int], bool] = {}
+    kept = []
+    for finding in findings:
+        value = text[finding.start : finding.end]
+        if finding.entity_type in GRID_TYPES and BARE_NUMBER.fullmatch(value):
+            line = (text.rfind("\n", 0, finding.start) + 1, _line_end(text, finding.end))
+            if line not in grid_lines:
+                grid_lines[line] = _is_number_grid(text, line, findings)
+            if grid_lines[line]:
+                continue
+        kept.append(finding)
+    return kept
+
+
+def _line_end(text: str, position: int) -> int:
+    end = text.find("\n", position)
+    return len(text) if end < 0 else end
+
+
+def _is_number_grid(text: str, line: tuple[int, int], findings: list[Finding]) -> bool:
+    start, end = line
+    content = text[start:end]
+    if any(character.isalpha() for character in content):
+        return False
+    if len(DIGIT_RUN.findall(content)) < GRID_MIN_NUMBERS:
+        return False
+    digits = sum(character.isdigit() for character in content)
+    matched = sum(
+        character.isdigit()
+        for finding in findings
+        if finding.start < end and finding.end > start
+        for character in text[max(start, finding.start) : min(end, finding.end)]
+    )
+    return matched * 2 < digits
 
 
 # Name-type spans are cut at line breaks, list separators and glued titles ("M.DUPONT").
@@ -404,6 +464,8 @@ def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
             token[2] in FRENCH_NOT_NAME_WORDS or _lowercase_stop_word(text[token[0] : token[1]])
             for token in tokens
         ]
+        if len(tokens) > 1 and text[tokens[0][0] : tokens[0][1]] == "M.":
+            outside[0] = True
         names = [token for token, out in zip(tokens, outside, strict=True) if not out]
         if not names or sum(len(token[2]) for token in names) < 2:
             continue
@@ -414,8 +476,26 @@ def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
             part_start, part_end = tokens[0][0], tokens[-1][1]
             while part_end > part_start and text[part_end - 1] in ",;:-–'’":
                 part_end -= 1
-        kept.append(Finding(part_start, part_end, finding.entity_type, finding.score))
+            outside = outside[first : last + 1]
+        if finding.entity_type == "PERSON":
+            kept.extend(_name_parts(finding, tokens, outside, part_end))
+        else:
+            kept.append(Finding(part_start, part_end, finding.entity_type, finding.score))
     return kept
+
+
+def _name_parts(finding: Finding, tokens: list, outside: list[bool], end: int) -> list[Finding]:
+    """One finding per word of a person's name, as French records label surname and given
+    names apart: the spaces between them are not personal data, and a surname keeps its own
+    pseudonym when it comes back alone. A particle ("de", "le") stays with the next word."""
+    parts = []
+    group_start = tokens[0][0]
+    for index in range(1, len(tokens)):
+        if not outside[index - 1]:
+            parts.append(Finding(group_start, tokens[index - 1][1], "PERSON", finding.score))
+            group_start = tokens[index][0]
+    parts.append(Finding(group_start, end, "PERSON", finding.score))
+    return [part for part in parts if part.end > part.start]
 
 
 def _lowercase_stop_word(word: str) -> bool:

@@ -384,7 +384,7 @@ def test_french_dates_exclude_item_numbers_and_articles(detector, text, date, ou
 def test_a_title_before_a_name_is_not_masked(detector, text, name):
     findings = detector.detect(text, "fr")
 
-    assert covering(findings, text, name)
+    assert all(covering(findings, text, word) for word in name.split())
     title_end = text.index(name) - 1
     assert not any(item.start < title_end for item in findings if item.end > title_end - 2)
 
@@ -401,6 +401,77 @@ def test_lowercase_function_words_are_trimmed_from_french_names(text, span, name
     from hybrid_pipelines.pii import _french_name_parts
 
     start = text.index(span)
-    [part] = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+    parts = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
 
-    assert text[part.start : part.end] == name
+    assert text[parts[0].start : parts[-1].end] == name
+
+
+@pytest.mark.parametrize(
+    ("span", "parts"),
+    [
+        ("SOLLIVA Jean Pierre", ["SOLLIVA", "Jean", "Pierre"]),
+        ("Petit-Clerc Marguerite", ["Petit-Clerc", "Marguerite"]),
+        ("Jean de la Fontaine", ["Jean", "de la Fontaine"]),
+        ("E.J. Jouan", ["E.J.", "Jouan"]),
+        ("M. Rolande Beuvain", ["Rolande", "Beuvain"]),
+    ],
+)
+def test_french_names_come_out_one_part_per_word(span, parts):
+    from hybrid_pipelines.pii import _french_name_parts
+
+    text = f"Vu ce jour {span}, revu demain."
+    start = text.index(span)
+    found = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+
+    assert [text[part.start : part.end] for part in found] == parts
+    assert {part.entity_type for part in found} == {"PERSON"}
+
+
+@pytest.mark.parametrize(
+    ("text", "public", "personal"),
+    [
+        (
+            "En application de la Loi du 18 août 2013, patient né le 3 juin 1950.",
+            "18 août 2013",
+            "3 juin 1950",
+        ),
+        (
+            "Décret n°2013-1066 du 3 juin 2013. IPP 40012345.",
+            "2013-1066",
+            "40012345",
+        ),
+        ("Arrêté du 12/03/2019 ; vu le 14/05/2021.", "12/03/2019", "14/05/2021"),
+        ("N° FINESS\n750712184\nIPP : 80012345", "750712184", "80012345"),
+    ],
+)
+def test_legal_texts_and_establishment_numbers_identify_no_one(detector, text, public, personal):
+    findings = detector.detect(text, "fr")
+
+    assert not overlapping(findings, text, public)
+    assert covering(findings, text, personal)
+
+
+def test_numbers_in_a_measurement_grid_are_not_identifiers(detector):
+    grid = (
+        "(1)15:01 2 93 2930 293 29 293 029 931 9329 920 92 12 32\n"
+        "(1)16:01 38 1930 193 20 1930 193 20 1930 193 20 193 31"
+    )
+    phones = "Tél 01 45 67 89 10 / 06 12 34 56 78"
+    vitals = "12/03/2021 14:30 37 120 80 98 12 13 14"
+    text = f"Surveillance\n{grid}\n{phones}\n2 8 7 1 1 3 2 8 3 2 0 5 6 12\n{vitals}"
+    findings = detector.detect(text, "fr")
+
+    assert not overlapping(findings, text, grid)
+    assert covering(findings, text, "01 45 67 89 10")
+    assert covering(findings, text, "06 12 34 56 78")
+    assert covering(findings, text, "2 8 7 1 1 3 2 8 3 2 0 5 6 12")
+    assert covering(findings, text, "12/03/2021")
+
+
+@pytest.mark.parametrize("relative", ["Père", "Mère", "Epoux", "Fille"])
+def test_family_roles_are_not_masked_with_the_name(detector, relative):
+    text = f"Personne à prévenir\n{relative} : RHARDA Lahsen 06 79 12 58 44"
+    findings = detector.detect(text, "fr")
+
+    assert overlapping(findings, text, "RHARDA")
+    assert not overlapping(findings, text, relative)
