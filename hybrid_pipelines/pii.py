@@ -464,7 +464,7 @@ def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
             token[2] in FRENCH_NOT_NAME_WORDS or _lowercase_stop_word(text[token[0] : token[1]])
             for token in tokens
         ]
-        if len(tokens) > 1 and text[tokens[0][0] : tokens[0][1]] == "M.":
+        if len(tokens) > 1 and _civil_title(text, tokens[0][0], tokens[0][1]):
             outside[0] = True
         names = [token for token, out in zip(tokens, outside, strict=True) if not out]
         if not names or sum(len(token[2]) for token in names) < 2:
@@ -496,6 +496,17 @@ def _name_parts(finding: Finding, tokens: list, outside: list[bool], end: int) -
             group_start = tokens[index][0]
     parts.append(Finding(group_start, end, "PERSON", finding.score))
     return [part for part in parts if part.end > part.start]
+
+
+def _civil_title(text: str, start: int, end: int) -> bool:
+    """ "M." is "Monsieur" before a name, but an initial after a title ("Dr M. Fromont")."""
+    if text[start:end] != "M.":
+        return False
+    previous_word = text[max(0, start - 12) : start].split()[-1:]
+    return not previous_word or previous_word[0].strip(".").lower() not in TITLE_WORDS
+
+
+TITLE_WORDS = frozenset({"dr", "pr", "docteur", "professeur", "prof", "drs"})
 
 
 def _lowercase_stop_word(word: str) -> bool:

@@ -1341,8 +1341,8 @@ FRENCH_NOT_NAME_WORDS = _word_set(
     clip sonde stent prothese pansement perfusion injection comprime comprimes gelule
     sol inj ser stylo sachet flacon ampoule seringue cp gel creme pommade collyre sirop
     loi decret article arrete code circulaire
-    pere mere parent parents fils fille frere soeur epoux epouse conjoint conjointe mari
-    tuteur tutrice transmis transmise rappel assurance maladie mutuelle
+    pere mere frere soeur epoux epouse conjoint conjointe tuteur tutrice
+    transmis transmise rappel assurance maladie mutuelle
     nom noms prenom prenoms sexe age identite identification numero naissance deces
     ipp nda nir nss ins rpps finess adeli siret siren ssr had ehpad usic usi usc rea sau
     samu smur uf ph cca asp mcu pu phu ahu fh dhu ch chu chr chi ghu aphp ap-hp ap hp

@@ -428,6 +428,23 @@ def test_french_names_come_out_one_part_per_word(span, parts):
 
 
 @pytest.mark.parametrize(
+    ("text", "span", "parts"),
+    [
+        ("Avis du Dr M. FROMONT demain", "M. FROMONT", ["M.", "FROMONT"]),
+        ("Avis du Pr. M. Chene demain", "M. Chene", ["M.", "Chene"]),
+        ("Avis de M. FROMONT demain", "M. FROMONT", ["FROMONT"]),
+    ],
+)
+def test_m_dot_is_an_initial_after_a_title_and_monsieur_otherwise(text, span, parts):
+    from hybrid_pipelines.pii import _french_name_parts
+
+    start = text.index(span)
+    found = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+
+    assert [text[part.start : part.end] for part in found] == parts
+
+
+@pytest.mark.parametrize(
     ("text", "public", "personal"),
     [
         (
