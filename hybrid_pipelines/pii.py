@@ -57,8 +57,9 @@ def build_analyzer(
     """
     enforce_offline()
 
+    import spacy
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import NlpEngineProvider, SpacyNlpEngine
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
     unknown = set(languages) - set(SPACY_MODELS)
     if unknown:
@@ -68,20 +69,35 @@ def build_analyzer(
         )
 
     models = [{"lang_code": lang, "model_name": SPACY_MODELS[lang]} for lang in languages]
-    if spacy_exclude:
-        import spacy
-
-        nlp_engine = SpacyNlpEngine(models=models)
-        nlp_engine.nlp = {
-            model["lang_code"]: spacy.load(model["model_name"], exclude=list(spacy_exclude))
-            for model in models
-        }
-    else:
-        configuration = {"nlp_engine_name": "spacy", "models": models}
-        nlp_engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
+    pipelines = {
+        model["lang_code"]: spacy.load(model["model_name"], exclude=list(spacy_exclude))
+        for model in models
+    }
+    # Entity labels that map to no presidio type (CARDINAL, MISC...) reach no recognizer;
+    # left in, presidio warns about them on every text that has one.
+    mapped = NerModelConfiguration().model_to_presidio_entity_mapping
+    unmapped = {
+        label
+        for pipeline in pipelines.values()
+        if "ner" in pipeline.pipe_names
+        for label in pipeline.get_pipe("ner").labels
+        if label not in mapped
+    }
+    nlp_engine = SpacyNlpEngine(
+        models=models,
+        ner_model_configuration=NerModelConfiguration(labels_to_ignore=sorted(unmapped)),
+    )
+    nlp_engine.nlp = pipelines
 
     registry = RecognizerRegistry(supported_languages=list(languages))
-    registry.load_predefined_recognizers(languages=list(languages), nlp_engine=nlp_engine)
+    # presidio warns once for every predefined recognizer of a language we did not ask for.
+    presidio_logger = logging.getLogger("presidio-analyzer")
+    level = presidio_logger.level
+    presidio_logger.setLevel(logging.ERROR)
+    try:
+        registry.load_predefined_recognizers(languages=list(languages), nlp_engine=nlp_engine)
+    finally:
+        presidio_logger.setLevel(level)
     if with_custom:
         from hybrid_pipelines.recognizers import custom_recognizers, replace_ner_recognizers
 
