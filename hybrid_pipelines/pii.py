@@ -186,6 +186,8 @@ class PiiDetector:
         if len(texts) != len(languages):
             raise ValueError(f"{len(texts)} texts but {len(languages)} languages")
 
+        texts = [_without_lone_surrogates(text) for text in texts]
+
         results: list[list[Finding]] = [[] for _ in texts]
         fallback = self.languages[0]
 
@@ -232,6 +234,16 @@ class PiiDetector:
                     )
 
         return results
+
+
+# A lone UTF-16 surrogate (from a JSON "\\ud800" escape) cannot be encoded, and spaCy's
+# tokenizer raises on it with the surrounding text in the exception.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(text: str) -> str:
+    """The same text with each lone surrogate replaced by U+FFFD: offsets are unchanged."""
+    return LONE_SURROGATE.sub("\ufffd", text) if LONE_SURROGATE.search(text) else text
 
 
 # Our name-type rules that the token model replaces where it covers the language, chosen on
@@ -330,16 +342,17 @@ NOT_A_NAME = frozenset(
 )
 # "Dr.Martin" looks like a domain to the URL recognizer; it is a title glued to a name.
 GLUED_TITLE = re.compile(r"^(?:Dr|Drs|Pr|Mr|Mme|Mlle|Me|M)\.[A-ZÀ-Þ]")
-# Dates and numbers of legal texts ("Loi du 18 août 2013", "Décret n°2013-1066") and the
-# numbers of health establishments (FINESS, a public registry) identify no one.
-PUBLIC_REFERENCE = re.compile(
-    r"(?:\b(?:loi|d[ée]cret|arr[êe]t[ée]|directive|r[èe]glement|circulaire)\s+"
-    r"(?:n[°o]\s*(?:\d+[-/])?|(?:n[°o]\s*\S+\s+)?du\s+)|\bFINESS\W{0,6})$",
-    re.IGNORECASE,
+# Dates and numbers of French laws and decrees ("Loi du 18 août 2013", "Décret n°2013-1066")
+# are public. "Arrêté" and "règlement" are left out: they also mean "stopped" and "payment",
+# and a prefect's arrêté may concern a single patient.
+LEGAL_TEXT_DATE = re.compile(
+    r"\b(?:loi|d[ée]cret)\s+(?:n[°º]\s*\d{2,4}-\d{1,5}\s+)?du\s+$", re.IGNORECASE
 )
-PUBLIC_REFERENCE_TYPES = frozenset(
-    {"DATE_TIME", "MEDICAL_RECORD_NUMBER", "ID_NUMBER", "PHONE_NUMBER", "FR_SIRET"}
-)
+LEGAL_TEXT_LABEL = re.compile(r"\b(?:loi|d[ée]cret)\s+n[°º]\s*$", re.IGNORECASE)
+LEGAL_TEXT_NUMBER = re.compile(r"\d{2,4}-\d{1,5}")
+# A health establishment's FINESS number, right after its label, is in a public registry.
+FINESS_LABEL = re.compile(r"\bFINESS\W{0,6}$", re.IGNORECASE)
+FINESS_NUMBER = re.compile(r"\d{8,9}")
 PUBLIC_REFERENCE_REACH = 60
 TIME_OR_NUMBER = re.compile(r"^[\W\d_]*$|^\d{1,2}[:h]\d{2}")
 DATE_WORDS = re.compile(
@@ -373,10 +386,6 @@ def refine_findings(
             continue
         if item.entity_type == "URL" and GLUED_TITLE.match(text[item.start : item.end]):
             continue
-        if item.entity_type in PUBLIC_REFERENCE_TYPES and PUBLIC_REFERENCE.search(
-            text, max(0, item.start - PUBLIC_REFERENCE_REACH), item.start
-        ):
-            continue
         metadata = item.recognition_metadata or {}
         recognizer_name = metadata.get("recognizer_name")
         spacy_name = (
@@ -396,43 +405,74 @@ def refine_findings(
         else:
             findings.append(finding)
 
-    return _without_grid_numbers(text, resolve_overlaps(findings, merge=True))
+    merged = resolve_overlaps(findings, merge=True)
+    if language != "fr":
+        return merged
+    return [
+        finding
+        for finding in _without_grid_numbers(text, merged)
+        if not _public_reference(text, finding)
+    ]
 
 
-# A line of bare numbers (a monitoring export, a lab table) holds measurements, not phone
-# numbers, dates or record numbers, when most of its digits match no identifier.
-GRID_TYPES = frozenset({"PHONE_NUMBER", "DATE_TIME", "MEDICAL_RECORD_NUMBER"})
+def _public_reference(text: str, finding: Finding) -> bool:
+    before = text[max(0, finding.start - PUBLIC_REFERENCE_REACH) : finding.start]
+    value = text[finding.start : finding.end]
+    if finding.entity_type == "DATE_TIME":
+        return LEGAL_TEXT_DATE.search(before) is not None
+    if LEGAL_TEXT_NUMBER.fullmatch(value):
+        return LEGAL_TEXT_LABEL.search(before) is not None
+    return FINESS_NUMBER.fullmatch(value) is not None and FINESS_LABEL.search(before) is not None
+
+
+# Two or more lines of bare numbers (a monitoring export, a lab table), with no letter and no
+# field separator, hold measurements: when most of a line's digits match no identifier, the
+# phone numbers that are not in a French phone format and the lone years read into it are
+# dropped. A row with a label, a separator (CSV) or a well-formed phone number is kept whole.
+GRID_LINE = re.compile(r"[\d\s():.]+")
 GRID_MIN_NUMBERS = 8
-BARE_NUMBER = re.compile(r"[\d ]+")
+GRID_PHONE = re.compile(r"[\d ]+")
+FRENCH_PHONE_SHAPE = re.compile(r"0[1-9](?: ?\d{2}){4}")
+LONE_YEAR = re.compile(r"(?:19|20)\d\d")
 DIGIT_RUN = re.compile(r"\d+")
 
 
 def _without_grid_numbers(text: str, findings: list[Finding]) -> list[Finding]:
     grid_lines: dict[tuple[int, int], bool] = {}
+
+    def is_grid(line: tuple[int, int]) -> bool:
+        if line not in grid_lines:
+            grid_lines[line] = _is_number_grid(text, line, findings)
+        return grid_lines[line]
+
     kept = []
     for finding in findings:
         value = text[finding.start : finding.end]
-        if finding.entity_type in GRID_TYPES and BARE_NUMBER.fullmatch(value):
-            line = (text.rfind("\n", 0, finding.start) + 1, _line_end(text, finding.end))
-            if line not in grid_lines:
-                grid_lines[line] = _is_number_grid(text, line, findings)
-            if grid_lines[line]:
+        grid_candidate = (
+            finding.entity_type == "PHONE_NUMBER"
+            and GRID_PHONE.fullmatch(value) is not None
+            and FRENCH_PHONE_SHAPE.fullmatch(value) is None
+        ) or (finding.entity_type == "DATE_TIME" and LONE_YEAR.fullmatch(value) is not None)
+        if grid_candidate:
+            line = _line_at(text, finding.start)
+            neighbours = [_line_at(text, line[0] - 1)] if line[0] > 0 else []
+            if line[1] < len(text):
+                neighbours.append(_line_at(text, line[1] + 1))
+            if is_grid(line) and any(is_grid(neighbour) for neighbour in neighbours):
                 continue
         kept.append(finding)
     return kept
 
 
-def _line_end(text: str, position: int) -> int:
+def _line_at(text: str, position: int) -> tuple[int, int]:
     end = text.find("\n", position)
-    return len(text) if end < 0 else end
+    return text.rfind("\n", 0, position) + 1, len(text) if end < 0 else end
 
 
 def _is_number_grid(text: str, line: tuple[int, int], findings: list[Finding]) -> bool:
     start, end = line
     content = text[start:end]
-    if any(character.isalpha() for character in content):
-        return False
-    if len(DIGIT_RUN.findall(content)) < GRID_MIN_NUMBERS:
+    if not GRID_LINE.fullmatch(content) or len(DIGIT_RUN.findall(content)) < GRID_MIN_NUMBERS:
         return False
     digits = sum(character.isdigit() for character in content)
     matched = sum(
@@ -459,7 +499,7 @@ def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
     The span is cut at line breaks and separators; each part loses the non-name words at
     its start and end (persons and places) and is dropped when no name-like word is left.
     """
-    from hybrid_pipelines.recognizers import FRENCH_FOLD, FRENCH_NOT_NAME_WORDS
+    from hybrid_pipelines.recognizers import FAMILY_ROLE_WORDS, FRENCH_FOLD, FRENCH_NOT_NAME_WORDS
 
     parts = []
     cursor = finding.start
@@ -477,10 +517,12 @@ def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
         tokens = [token for token in tokens if token[2]]
         # Whether each token cannot be (part of) a name, decided once per token.
         outside = [
-            token[2] in FRENCH_NOT_NAME_WORDS or _lowercase_stop_word(text[token[0] : token[1]])
+            token[2] in FRENCH_NOT_NAME_WORDS
+            or _lowercase_stop_word(text[token[0] : token[1]])
+            or (token[2] in FAMILY_ROLE_WORDS and _written_as_a_role(text, token[0], token[1]))
             for token in tokens
         ]
-        if len(tokens) > 1 and _civil_title(text, tokens[0][0], tokens[0][1]):
+        if outside[1:].count(False) >= 2 and _civil_title(text, tokens[0][0], tokens[0][1]):
             outside[0] = True
         names = [token for token, out in zip(tokens, outside, strict=True) if not out]
         if not names or sum(len(token[2]) for token in names) < 2:
@@ -503,26 +545,47 @@ def _french_name_parts(text: str, finding: Finding) -> list[Finding]:
 def _name_parts(finding: Finding, tokens: list, outside: list[bool], end: int) -> list[Finding]:
     """One finding per word of a person's name, as French records label surname and given
     names apart: the spaces between them are not personal data, and a surname keeps its own
-    pseudonym when it comes back alone. A particle ("de", "le") stays with the next word."""
+    pseudonym when it comes back alone. A particle ("de", "Le") stays with the next word;
+    other non-name words inside the span ("née", "et") are left out."""
+    from hybrid_pipelines.recognizers import NAME_PARTICLES
+
     parts = []
-    group_start = tokens[0][0]
-    for index in range(1, len(tokens)):
-        if not outside[index - 1]:
-            parts.append(Finding(group_start, tokens[index - 1][1], "PERSON", finding.score))
-            group_start = tokens[index][0]
-    parts.append(Finding(group_start, end, "PERSON", finding.score))
+    group_start = None
+    for index, (start, stop, folded) in enumerate(tokens):
+        if outside[index] and folded not in NAME_PARTICLES:
+            group_start = None
+            continue
+        if group_start is None:
+            group_start = start
+        if outside[index]:
+            continue
+        last = index == len(tokens) - 1
+        parts.append(Finding(group_start, end if last else stop, "PERSON", finding.score))
+        group_start = None
     return [part for part in parts if part.end > part.start]
 
 
 def _civil_title(text: str, start: int, end: int) -> bool:
-    """ "M." is "Monsieur" before a name, but an initial after a title ("Dr M. Fromont")."""
+    """ "M." before a given name and a surname is "Monsieur". Alone before a surname, or
+    after a title or a woman's form of address ("Dr M. Fromont", "Patiente : M. Daubert"), it
+    may be an initial and stays masked."""
     if text[start:end] != "M.":
         return False
-    previous_word = text[max(0, start - 12) : start].split()[-1:]
-    return not previous_word or previous_word[0].strip(".").lower() not in TITLE_WORDS
+    previous_word = WORD.findall(text, max(0, start - 20), start)[-1:]
+    return not previous_word or previous_word[0].lower() not in NOT_MONSIEUR_BEFORE
 
 
-TITLE_WORDS = frozenset({"dr", "pr", "docteur", "professeur", "prof", "drs"})
+WORD = re.compile(r"\w+")
+NOT_MONSIEUR_BEFORE = frozenset(
+    {"dr", "drs", "pr", "prof", "docteur", "docteure", "professeur", "professeure", "m"}
+    | {"mme", "madame", "mlle", "mademoiselle", "patiente", "née", "nee", "epouse", "veuve"}
+)
+
+
+def _written_as_a_role(text: str, start: int, end: int) -> bool:
+    """A family word ("Père", "Epouse") is a relative's role when written in lowercase or as
+    a form label ("Père : DUPONT"); capitalised in running text it may be a surname."""
+    return text[start:end].islower() or text[end : end + 3].lstrip().startswith(":")
 
 
 def _lowercase_stop_word(word: str) -> bool:

@@ -1341,7 +1341,6 @@ FRENCH_NOT_NAME_WORDS = _word_set(
     clip sonde stent prothese pansement perfusion injection comprime comprimes gelule
     sol inj ser stylo sachet flacon ampoule seringue cp gel creme pommade collyre sirop
     loi decret article arrete code circulaire
-    pere mere frere soeur epoux epouse conjoint conjointe tuteur tutrice
     transmis transmise rappel assurance maladie mutuelle
     nom noms prenom prenoms sexe age identite identification numero naissance deces
     ipp nda nir nss ins rpps finess adeli siret siren ssr had ehpad usic usi usc rea sau
@@ -1353,6 +1352,14 @@ FRENCH_NOT_NAME_WORDS = _word_set(
     oui non et ou de du des la le les un une au aux en sur sous dans
     suite selon voir cf apres avant depuis lors
     """
+)
+
+# Lowercase particles of surnames ("de la Fontaine", "Le Gall" once folded).
+NAME_PARTICLES = _word_set(
+    "de du des d le la les l van von der den di da del della dos das ben ibn al el"
+)
+FAMILY_ROLE_WORDS = _word_set(
+    "pere mere frere soeur epoux epouse conjoint conjointe tuteur tutrice"
 )
 
 FRENCH_FOLD = str.maketrans("àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ", "aaaaaaceeeeiiiinooooouuuuyyoa")

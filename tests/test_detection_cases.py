@@ -432,10 +432,13 @@ def test_french_names_come_out_one_part_per_word(span, parts):
     [
         ("Avis du Dr M. FROMONT demain", "M. FROMONT", ["M.", "FROMONT"]),
         ("Avis du Pr. M. Chene demain", "M. Chene", ["M.", "Chene"]),
-        ("Avis de M. FROMONT demain", "M. FROMONT", ["FROMONT"]),
+        ("Avis de M. Paul FROMONT demain", "M. Paul FROMONT", ["Paul", "FROMONT"]),
+        ("Avis de M. FROMONT demain", "M. FROMONT", ["M.", "FROMONT"]),
+        ("Patiente : M. DAUBERT Anne", "M. DAUBERT Anne", ["M.", "DAUBERT", "Anne"]),
+        ("Avis de M. M. Dupont demain", "M. Dupont", ["M.", "Dupont"]),
     ],
 )
-def test_m_dot_is_an_initial_after_a_title_and_monsieur_otherwise(text, span, parts):
+def test_m_dot_is_monsieur_only_before_a_full_name(text, span, parts):
     from hybrid_pipelines.pii import _french_name_parts
 
     start = text.index(span)
@@ -457,7 +460,6 @@ def test_m_dot_is_an_initial_after_a_title_and_monsieur_otherwise(text, span, pa
             "2013-1066",
             "40012345",
         ),
-        ("Arrêté du 12/03/2019 ; vu le 14/05/2021.", "12/03/2019", "14/05/2021"),
         ("N° FINESS\n750712184\nIPP : 80012345", "750712184", "80012345"),
     ],
 )
@@ -466,6 +468,31 @@ def test_legal_texts_and_establishment_numbers_identify_no_one(detector, text, p
 
     assert not overlapping(findings, text, public)
     assert covering(findings, text, personal)
+
+
+@pytest.mark.parametrize(
+    ("text", "personal"),
+    [
+        ("Anticoagulant arrêté du 3 mars 2024, repris ensuite.", "3 mars 2024"),
+        ("Préviscan arrêté du 10/03/2024 avant la coloscopie.", "10/03/2024"),
+        ("Règlement du 15/03/2024 par carte bancaire.", "15/03/2024"),
+        ("SDRE : arrêté n° 2024-0312 du 12/03/2024.", "2024-0312"),
+        ("SDRE : arrêté n° 2024-0312 du 12/03/2024.", "12/03/2024"),
+        ("Directive anticipée du 02/02/2023 signée.", "02/02/2023"),
+        ("FINESS : 0612345678", "0612345678"),
+        ("Loi n° 80012345", "80012345"),
+    ],
+)
+def test_words_that_only_look_like_a_legal_reference_keep_the_data_masked(detector, text, personal):
+    findings = detector.detect(text, "fr")
+
+    assert covering(findings, text, personal)
+
+
+def test_public_references_are_a_french_rule_only(detector):
+    text = "see the advance directive no 555-123-4567 for details"
+
+    assert covering(detector.detect(text, "en"), text, "555-123-4567")
 
 
 def test_numbers_in_a_measurement_grid_are_not_identifiers(detector):
@@ -485,6 +512,26 @@ def test_numbers_in_a_measurement_grid_are_not_identifiers(detector):
     assert covering(findings, text, "12/03/2021")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "IPP;Tel;Age;Poids;Taille;PAS;PAD;FC;SpO2;Temp;Glyc\n"
+        "80012345;0612345678;45;72;175;120;80;72;98;37;105\n",
+        "Constantes\n06 12 34 56 78 ; 75013 ; 45 ; 72 ; 175 ; 120 ; 80 ; 72 ; 37\n",
+        "Né en\n1985 72 175 120 80 72 37 98 1\n",
+        "(1)15:01 2 93 2930 293 29 293 0612345678 920 92 12 32\n"
+        "(1)16:01 38 1930 193 20 1930 193 20 1930 193 20 193 31",
+    ],
+)
+def test_identifiers_in_exports_and_single_rows_of_numbers_stay_masked(detector, text):
+    findings = detector.detect(text, "fr")
+    identifiers = [value for value in ("80012345", "0612345678", "06 12 34 56 78", "1985")]
+
+    for value in identifiers:
+        if value in text:
+            assert covering(findings, text, value), value
+
+
 @pytest.mark.parametrize("relative", ["Père", "Mère", "Epoux", "Fille"])
 def test_family_roles_are_not_masked_with_the_name(detector, relative):
     text = f"Personne à prévenir\n{relative} : RHARDA Lahsen 06 79 12 58 44"
@@ -492,3 +539,43 @@ def test_family_roles_are_not_masked_with_the_name(detector, relative):
 
     assert overlapping(findings, text, "RHARDA")
     assert not overlapping(findings, text, relative)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Mme Frère, 82 ans, hospitalisée.", "Frère"),
+        ("Patiente : Marie Frère", "Frère"),
+        ("Monsieur FRERE revu ce jour", "FRERE"),
+    ],
+)
+def test_family_words_that_are_surnames_stay_names(detector, text, name):
+    findings = detector.detect(text, "fr")
+
+    assert covering(findings, text, name)
+
+
+@pytest.mark.parametrize(
+    ("span", "parts"),
+    [
+        ("père J.G HODGE", ["J.G", "HODGE"]),
+        ("Dupont née Frère", ["Dupont", "Frère"]),
+        ("Jean et Marie Dupont", ["Jean", "Marie", "Dupont"]),
+        ("Anne Le Gall", ["Anne", "Le Gall"]),
+    ],
+)
+def test_non_name_words_inside_a_french_name_are_left_out(span, parts):
+    from hybrid_pipelines.pii import _french_name_parts
+
+    text = f"Contact : {span} ce jour"
+    start = text.index(span)
+    found = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+
+    assert [text[part.start : part.end] for part in found] == parts
+
+
+def test_a_lone_surrogate_neither_crashes_detection_nor_moves_offsets(detector):
+    text = "Mme \ud800ZQXSUR, tel 06 12 34 56 78"
+    findings = detector.detect(text, "fr")
+
+    assert covering(findings, text, "06 12 34 56 78")
