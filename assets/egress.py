@@ -117,5 +117,6 @@ def training_corpus(
             "objects_written": len(uris),
             "first_object_uri": uris[0] if uris else "",
             "duration_seconds": round(time.monotonic() - started, 2),
-        }
+        },
+        configured=[cloud_store.uri_prefix],
     )

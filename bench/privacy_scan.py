@@ -83,7 +83,10 @@ def main() -> None:
 
         values = labelled_values(arguments.data)
         direct = [value for kind, value in values if kind in LABELLED_DIRECT_TYPES]
-        cloud_identifiers = identifiers_found(home / "cloud")
+        cloud_root = home / "cloud"
+        cloud_identifiers = identifiers_found(
+            cloud_root, configured=[cloud_root.resolve().as_uri() + "/"]
+        )
         cloud_direct_values = values_found(home / "cloud", direct)
         cloud_any_values = values_found(home / "cloud", [value for _, value in values])
         dagster_values = values_found(home / "dagster", [value for _, value in values])

@@ -7,6 +7,7 @@ pseudonymizer (`<TYPE_hex>`) never match.
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hybrid_pipelines.anonymize import PSEUDONYM_PATTERN
@@ -100,9 +101,16 @@ def _blank(match: re.Match) -> str:
     return " " * len(match.group(0))
 
 
-def find_direct_identifiers(text: str) -> list[Identifier]:
+def find_direct_identifiers(text: str, configured: Sequence[str] = ()) -> list[Identifier]:
     """Every direct identifier in the text that passes its checksum; pseudonyms and hex
-    digests are excluded."""
+    digests are excluded.
+
+    `configured` are strings of the deployment's own configuration, such as a store's URI
+    prefix: bucket names and paths often hold an account number or a date, which would read
+    as a phone number. They are left out of the scan; the rest of the text is not."""
+    for setting in configured:
+        if setting:
+            text = text.replace(setting, " " * len(setting))
     masked = HEX_DIGEST.sub(_blank, PSEUDONYM_PATTERN.sub(_blank, text))
     found: list[Identifier] = []
     for pattern, classify in CHECKS:

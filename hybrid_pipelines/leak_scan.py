@@ -5,7 +5,7 @@ Used after a run to prove what the cloud store and the Dagster home do not hold.
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hybrid_pipelines.identifiers import find_direct_identifiers
@@ -51,14 +51,14 @@ def values_found(root: Path, values: Iterable[str]) -> list[str]:
     return sorted(value for value in searched if any(_occurs(value, blob) for blob in blobs))
 
 
-def identifiers_found(root: Path) -> Counter[str]:
+def identifiers_found(root: Path, configured: Sequence[str] = ()) -> Counter[str]:
     """Direct identifiers per type in the text files under root (binary files are skipped:
-    model weights hold numbers)."""
+    model weights hold numbers); `configured` as in `find_direct_identifiers`."""
     counts: Counter[str] = Counter()
     for blob in _blobs(root):
         try:
             text = blob.decode("utf-8")
         except UnicodeDecodeError:
             continue
-        counts.update(identifier.kind for identifier in find_direct_identifiers(text))
+        counts.update(identifier.kind for identifier in find_direct_identifiers(text, configured))
     return counts

@@ -7,7 +7,7 @@ identifiers in what an asset or check reports.
 """
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from hybrid_pipelines.charts import CHART_KEY_SUFFIX
 from hybrid_pipelines.identifiers import find_direct_identifiers
@@ -78,14 +78,19 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(item)
 
 
-def check_metadata(owner: str, metadata: Mapping[str, object]) -> dict:
+def check_metadata(
+    owner: str, metadata: Mapping[str, object], configured: Sequence[str] = ()
+) -> dict:
     """Return the metadata unchanged, or raise if a value is free text or an identifier.
 
     Metadata values may be numbers, short labels (types, reasons, versions, URIs) and
     tables of those; a long string or anything that looks like a direct identifier is
     refused, naming the key and the identifier type, never the value. Keys ending in
     `_chart` hold charts built by `hybrid_pipelines.charts` and may be long; they are still
-    scanned for identifiers."""
+    scanned for identifiers.
+
+    `configured` as in `find_direct_identifiers`: a store's URI prefix, say, is the
+    deployment's configuration and is left out of the identifier scan."""
     for key, value in metadata.items():
         for text in _strings(value):
             if len(text) > MAX_METADATA_TEXT_CHARS and not key.endswith(CHART_KEY_SUFFIX):
@@ -93,7 +98,7 @@ def check_metadata(owner: str, metadata: Mapping[str, object]) -> dict:
                     f"metadata {key!r} of {owner} holds a {len(text)}-character string; "
                     f"report counts and types instead of text"
                 )
-            kinds = sorted({item.kind for item in find_direct_identifiers(text)})
+            kinds = sorted({item.kind for item in find_direct_identifiers(text, configured)})
             if kinds:
                 raise MetadataLeakError(
                     f"metadata {key!r} of {owner} carries a direct identifier of type {kinds}"

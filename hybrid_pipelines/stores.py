@@ -241,6 +241,11 @@ class CloudStore:
         self.backend = backend
         self.signer = signer
 
+    @property
+    def uri_prefix(self) -> str:
+        """Where the store's objects live (bucket and prefix): deployment configuration."""
+        return self.backend.uri_prefix
+
     def uri(self, key: str) -> str:
         return self.backend.uri_prefix + key
 
@@ -269,7 +274,8 @@ class CloudStore:
                     "binary payloads are accepted only for public artifacts such as model weights",
                 ) from None
             return
-        identifiers = find_direct_identifiers(text)
+        # The store's own URIs (a card's lineage) carry its configured bucket and prefix.
+        identifiers = find_direct_identifiers(text, configured=[self.uri_prefix])
         if identifiers:
             kinds = sorted({identifier.kind for identifier in identifiers})
             raise self._refuse(asset, f"payload carries direct identifiers of types {kinds}")

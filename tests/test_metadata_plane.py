@@ -113,3 +113,22 @@ def test_key_fingerprints_always_pass_the_metadata_guard():
         fingerprint = key_fingerprint(key)
 
         assert check_metadata("anonymized_documents", {"pseudonym_key_fingerprint": fingerprint})
+
+
+def test_a_store_location_with_digits_is_configuration_not_an_identifier():
+    """Bucket names and paths often hold an account number or a date; a store URI built on
+    them failed the guard as a phone number, at random with generated bucket names."""
+    prefix = "s3://ml-corpus-123456789012/hybrid/cloud/"
+    metadata = {"first_object_uri": prefix + "training_corpus/2024-01-01.jsonl"}
+
+    with pytest.raises(MetadataLeakError):
+        check_metadata("training_corpus", metadata)
+    assert check_metadata("training_corpus", metadata, configured=[prefix]) == metadata
+
+
+def test_configured_prefixes_do_not_hide_identifiers_elsewhere():
+    prefix = "s3://ml-corpus-123456789012/hybrid/cloud/"
+    metadata = {"first_object_uri": f"{prefix}training_corpus/{RAW_PHONE}.jsonl"}
+
+    with pytest.raises(MetadataLeakError):
+        check_metadata("training_corpus", metadata, configured=[prefix])
