@@ -578,7 +578,8 @@ def _civil_title(text: str, start: int, end: int) -> bool:
 WORD = re.compile(r"\w+")
 NOT_MONSIEUR_BEFORE = frozenset(
     {"dr", "drs", "pr", "prof", "docteur", "docteure", "professeur", "professeure", "m"}
-    | {"mme", "madame", "mlle", "mademoiselle", "patiente", "née", "nee", "epouse", "veuve"}
+    | {"mme", "madame", "mlle", "mademoiselle", "patiente", "née", "nee", "épouse", "epouse"}
+    | {"veuve"}
 )
 
 
