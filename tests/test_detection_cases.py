@@ -25,6 +25,14 @@ def overlapping(findings: list[Finding], text: str, value: str) -> list[Finding]
     return [item for item in findings if item.start < end and start < item.end]
 
 
+def person_parts(text: str, span: str) -> list[Finding]:
+    """What the French name trimming makes of a PERSON span found at `span` in `text`."""
+    from hybrid_pipelines.pii import _french_name_parts
+
+    start = text.index(span)
+    return _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+
+
 @pytest.mark.parametrize(
     ("text", "phone"),
     [
@@ -398,10 +406,7 @@ def test_a_title_before_a_name_is_not_masked(detector, text, name):
     ],
 )
 def test_lowercase_function_words_are_trimmed_from_french_names(text, span, name):
-    from hybrid_pipelines.pii import _french_name_parts
-
-    start = text.index(span)
-    parts = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+    parts = person_parts(text, span)
 
     assert text[parts[0].start : parts[-1].end] == name
 
@@ -417,11 +422,8 @@ def test_lowercase_function_words_are_trimmed_from_french_names(text, span, name
     ],
 )
 def test_french_names_come_out_one_part_per_word(span, parts):
-    from hybrid_pipelines.pii import _french_name_parts
-
     text = f"Vu ce jour {span}, revu demain."
-    start = text.index(span)
-    found = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+    found = person_parts(text, span)
 
     assert [text[part.start : part.end] for part in found] == parts
     assert {part.entity_type for part in found} == {"PERSON"}
@@ -439,10 +441,7 @@ def test_french_names_come_out_one_part_per_word(span, parts):
     ],
 )
 def test_m_dot_is_monsieur_only_before_a_full_name(text, span, parts):
-    from hybrid_pipelines.pii import _french_name_parts
-
-    start = text.index(span)
-    found = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+    found = person_parts(text, span)
 
     assert [text[part.start : part.end] for part in found] == parts
 
@@ -565,11 +564,8 @@ def test_family_words_that_are_surnames_stay_names(detector, text, name):
     ],
 )
 def test_non_name_words_inside_a_french_name_are_left_out(span, parts):
-    from hybrid_pipelines.pii import _french_name_parts
-
     text = f"Contact : {span} ce jour"
-    start = text.index(span)
-    found = _french_name_parts(text, Finding(start, start + len(span), "PERSON", 0.9))
+    found = person_parts(text, span)
 
     assert [text[part.start : part.end] for part in found] == parts
 
